@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     'eval_offline',
     'bag',
     'sim',
+    'launch',
     'run_node',
     'demo',
 )
@@ -51,7 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``imitation-ros``; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # `name:=value` launch / ROS arguments may follow options (`launch f --print a:=1`).
+        if isinstance(getattr(args, 'args', None), list) and all(':=' in e for e in extra):
+            args.args += extra
+        else:
+            parser.error(f'unrecognized arguments: {" ".join(extra)}')
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format='%(levelname)s %(name)s: %(message)s',
