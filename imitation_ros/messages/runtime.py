@@ -106,9 +106,9 @@ class Message:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        pkg, _, name = self._type.split('/')
+        pkg, kind, name = self._type.split('/')
         args = ', '.join(f'{n}={_short_repr(getattr(self, n))}' for n in self._fields)
-        return f'{pkg}.msg.{name}({args})'
+        return f'{pkg}.{kind}.{name}({args})'
 
     def __copy__(self) -> Message:
         return type(self)(**{n: getattr(self, n) for n in self._fields})
