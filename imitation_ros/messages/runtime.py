@@ -428,8 +428,8 @@ def from_rosbags(obj: Any, name: str | None = None) -> Message:
     return _from_rosbags_fn(full)(obj)
 
 
-def serialize(msg: Any, name: str | None = None) -> bytes:
-    """Return CDR bytes (encapsulation header included), identical to rosbags serialize_cdr.
+def serialize_buffer(msg: Any, name: str | None = None) -> memoryview:
+    """Return the CDR as a buffer without the final copy to ``bytes`` (for DDS writes).
 
     Raises:
         MessageError: A field has a wrong type or length; the message names it.
@@ -442,7 +442,16 @@ def serialize(msg: Any, name: str | None = None) -> bytes:
     except Exception as err:  # rosbags raises struct/numpy errors
         msg_ = f'{full}: cannot serialize: {err}'
         raise MessageError(msg_) from err
-    return data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    return memoryview(data)
+
+
+def serialize(msg: Any, name: str | None = None) -> bytes:
+    """Return CDR bytes (encapsulation header included), identical to rosbags serialize_cdr.
+
+    Raises:
+        MessageError: A field has a wrong type or length; the message names it.
+    """
+    return bytes(serialize_buffer(msg, name))
 
 
 def deserialize(data: bytes | memoryview, name: str) -> Message:

@@ -1,0 +1,118 @@
+"""Benchmark: bag -> LeRobotDataset conversion speed on a 3-camera 640x480 bag.
+
+Generates a synthetic bag (3 raw rgb8 cameras at 640x480 / 30 Hz, joint state 100 Hz, action
+50 Hz; default 10 s), then measures, in this process, on the same data:
+
+1. ``convert_bags`` (read, align, decode, write through lerobot, merge, quality report);
+2. the anchor: lerobot's writer alone (``LeRobotDataset.create``/``add_frame``/
+   ``save_episode``/``finalize``) fed the same decoded frames, already in memory.
+
+Prints frames/s of both, their ratio, and conversion speed against real time.
+
+Usage::
+
+    python bench/bench_convert.py [--seconds 10] [--vcodec libsvtav1] [--compressed]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+
+
+def main() -> None:
+    """Run the benchmark and print one line per metric."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seconds', type=float, default=10.0, help='bag length, s')
+    parser.add_argument('--vcodec', default='libsvtav1')
+    parser.add_argument('--compressed', action='store_true',
+                        help='cameras as CompressedImage (jpeg) instead of raw rgb8')
+    parser.add_argument('--keep', action='store_true', help='keep the temporary folder')
+    args = parser.parse_args()
+
+    import torch
+
+    from imitation_ros.data.align import align_bag, stream_span
+    from imitation_ros.data.bags import scan_bag
+    from imitation_ros.data.convert import ConvertOptions, convert_bags
+    from imitation_ros.data.episodes import cut_episodes
+    from imitation_ros.data.synthetic import SynthStream, synthetic_profile, write_synthetic_bag
+    from imitation_ros.data.writer import create_dataset, iter_frames
+    from imitation_ros.frames import FrameAssembler
+    from imitation_ros.profile.keys import ACTION, OBS_STATE, TASK
+
+    torch.set_num_threads(1)
+    # import lerobot (and matplotlib, used by the report) before timing either side
+    import lerobot.datasets.aggregate  # noqa: F401
+    import lerobot.datasets.lerobot_dataset  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+    device = 'cpu'
+    cam_type = 'sensor_msgs/msg/CompressedImage' if args.compressed else 'sensor_msgs/msg/Image'
+    cams = {name: (f'/{name}/image' + ('/compressed' if args.compressed else ''), cam_type)
+            for name in ('front', 'wrist', 'top')}
+    profile = synthetic_profile(fps=30.0, cameras=cams, size=(480, 640), max_age_s=0.05)
+    enc = 'jpeg' if args.compressed else 'rgb8'
+    streams = {topic: SynthStream(rate_hz=30.0, phase_s=0.002 * i, encoding=enc)
+               for i, (topic, _) in enumerate(cams.values())}
+    work = Path(tempfile.mkdtemp(prefix='bench_convert_'))
+    try:
+        t0 = time.perf_counter()
+        bag = write_synthetic_bag(work / 'bag', profile, duration_s=args.seconds,
+                                  streams=streams).path
+        size_mb = sum(f.stat().st_size for f in bag.iterdir()) / 1e6
+        print(f'bag: {args.seconds:g} s, 3 x 640x480 {enc} @ 30 Hz, {size_mb:.0f} MB, '
+              f'written in {time.perf_counter() - t0:.1f} s')
+
+        # 1. our converter, end to end
+        t0 = time.perf_counter()
+        summary = convert_bags([bag], profile, work / 'ours', ConvertOptions(vcodec=args.vcodec))
+        t_ours = time.perf_counter() - t0
+        frames = summary.frames
+
+        # the same decoded frames, in memory, for the anchor (not timed)
+        asm = FrameAssembler(profile)
+        t0 = time.perf_counter()
+        scan = scan_bag(bag, asm)
+        (aligned,) = align_bag(scan, asm, cut_episodes([], None, *stream_span(scan), 'b'),
+                               profile.fps)
+        t_align = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        decoded = [imgs for _, _, imgs in iter_frames(bag, asm, [aligned])]
+        t_decode = time.perf_counter() - t0
+
+        # 2. anchor: lerobot's writer fed the decoded arrays directly
+        t0 = time.perf_counter()
+        ds = create_dataset(work / 'anchor', 'local/anchor', profile.fps, profile.features(),
+                            vcodec=args.vcodec)
+        for f, imgs in enumerate(decoded):
+            frame = {OBS_STATE: aligned.state[f], ACTION: aligned.action[f], TASK: 'b'}
+            frame.update(imgs)
+            ds.add_frame(frame)
+        ds.save_episode()
+        ds.finalize()
+        t_anchor = time.perf_counter() - t0
+
+        assert len(decoded) == frames, (len(decoded), frames)
+        fps_ours, fps_anchor = frames / t_ours, frames / t_anchor
+        print(f'convert {fps_ours:.1f} frames/s | lerobot writer alone {fps_anchor:.1f} '
+              f'frames/s | {fps_ours / fps_anchor:.2f}x | {device}')
+        print(f'convert {args.seconds / t_ours:.2f}x real time ({t_ours:.1f} s for '
+              f'{args.seconds:g} s of recording) | lerobot writer alone '
+              f'{args.seconds / t_anchor:.2f}x real time ({t_anchor:.1f} s) | {device}')
+        print(f'parts: scan+align {t_align:.2f} s, decode {len(decoded) * 3} images '
+              f'{t_decode:.2f} s, {frames} frames, vcodec {args.vcodec}')
+    finally:
+        if args.keep:
+            print(f'kept {work}')
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,139 @@
+"""Writing aligned episodes with lerobot's own writer (LeRobotDataset v3), and merging.
+
+lerobot is imported inside the functions (it pulls torch in).
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from imitation_ros.data.bags import read_images
+from imitation_ros.errors import DatasetError
+from imitation_ros.profile.keys import ACTION, OBS_STATE, TASK
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
+
+    from numpy.typing import NDArray
+
+    from imitation_ros.data.align import AlignedEpisode
+    from imitation_ros.frames import FrameAssembler
+
+logger = logging.getLogger(__name__)
+
+
+def dataset_fps(fps: float) -> int:
+    """Return ``fps`` as the integer lerobot stores.
+
+    Raises:
+        DatasetError: ``fps`` is not a whole number.
+    """
+    if abs(fps - round(fps)) > 1e-9 or fps < 1:
+        msg = f'fps must be a whole number >= 1 for a LeRobotDataset, got {fps}'
+        raise DatasetError(msg)
+    return int(round(fps))
+
+
+def create_dataset(
+    root: Path,
+    repo_id: str,
+    fps: float,
+    features: dict[str, dict[str, Any]],
+    *,
+    robot_type: str | None = None,
+    vcodec: str = 'libsvtav1',
+    image_writer_threads: int = 0,
+) -> Any:
+    """Create an empty LeRobotDataset at ``root`` (which must not exist)."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    use_videos = any(f['dtype'] == 'video' for f in features.values())
+    return LeRobotDataset.create(
+        repo_id=repo_id, fps=dataset_fps(fps), features=features, root=root,
+        robot_type=robot_type, use_videos=use_videos, vcodec=vcodec,
+        image_writer_threads=image_writer_threads,
+    )
+
+
+def iter_frames(
+    bag: Path, asm: FrameAssembler, episodes: Sequence[AlignedEpisode],
+) -> Iterator[tuple[int, int, dict[str, NDArray[np.uint8]]]]:
+    """Yield ``(episode position, frame position, images by camera key)`` in order.
+
+    Images are decoded in one pass over the bag's camera topics; each decoded image is kept
+    only until the last frame that uses it has been yielded.
+    """
+    order = [(e, f) for e, ep in enumerate(episodes) for f in range(len(ep))]
+    cam_keys = [k for k in asm.keys if k not in (OBS_STATE, ACTION)]
+    if not cam_keys:
+        for e, f in order:
+            yield e, f, {}
+        return
+    refs: dict[tuple[str, int], int] = {}
+    for e, f in order:
+        for key in cam_keys:
+            idx = (key, int(episodes[e].cam_index[key][f]))
+            refs[idx] = refs.get(idx, 0) + 1
+    needed: dict[str, set[int]] = {k: set() for k in cam_keys}
+    for key, i in refs:
+        needed[key].add(i)
+    ready: dict[tuple[str, int], NDArray[np.uint8]] = {}
+    pos = 0
+    for key, i, rgb in read_images(bag, asm, needed):
+        ready[(key, i)] = rgb
+        while pos < len(order):
+            e, f = order[pos]
+            want = [(k, int(episodes[e].cam_index[k][f])) for k in cam_keys]
+            if not all(w in ready for w in want):
+                break
+            yield e, f, {k: ready[w] for k, w in zip(cam_keys, want, strict=True)}
+            for w in want:
+                refs[w] -= 1
+                if refs[w] == 0:
+                    del ready[w]
+            pos += 1
+    if pos < len(order):
+        msg = f'{bag}: {len(order) - pos} frame(s) reference camera messages that were not read'
+        raise DatasetError(msg)
+
+
+def write_episodes(
+    dataset: Any, bag: Path, asm: FrameAssembler, episodes: Sequence[AlignedEpisode],
+) -> int:
+    """Add every frame of ``episodes`` to ``dataset`` and save one dataset episode each.
+
+    Episodes without frames are skipped. Returns the number of episodes saved.
+    """
+    episodes = [ep for ep in episodes if len(ep)]
+    saved = 0
+    for e, f, images in iter_frames(bag, asm, episodes):
+        ep = episodes[e]
+        frame: dict[str, Any] = {
+            OBS_STATE: ep.state[f],
+            ACTION: ep.action[f],
+            TASK: ep.episode.task,
+        }
+        frame.update(images)
+        dataset.add_frame(frame)
+        if f == len(ep) - 1:
+            dataset.save_episode()
+            saved += 1
+    return saved
+
+
+def merge_datasets(roots: Sequence[Path], repo_id: str, out: Path) -> None:
+    """Concatenate LeRobotDatasets (same features and fps) into a new one at ``out``.
+
+    Uses lerobot's ``aggregate_datasets`` (videos are concatenated without re-encoding;
+    statistics are merged).
+    """
+    from lerobot.datasets.aggregate import aggregate_datasets
+
+    if not roots:
+        msg = f'{out}: nothing to merge'
+        raise DatasetError(msg)
+    aggregate_datasets(repo_ids=[repo_id] * len(roots), aggr_repo_id=repo_id,
+                       roots=list(roots), aggr_root=out)

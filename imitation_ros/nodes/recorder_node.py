@@ -1,0 +1,148 @@
+"""Recorder node ``recorder``: profile topics -> rosbag2 bag, episode by episode.
+
+Wiring only; the logic is ``imitation_ros.record.RecordingSession``. Subscribes every topic
+of the robot profile with ``raw=True`` (CDR bytes, never deserialized), QoS per
+``record.qos.choose_qos``. Services ``~/start_episode`` (Trigger), ``~/stop_episode``
+(SetBool, data = success), ``~/discard_episode`` (Trigger); topic ``~/task`` (String) sets
+the task text. Publishes ``~/status`` (String, JSON) and ``/diagnostics`` at
+``status_period_s``. The bag is closed in ``destroy_node`` (SIGINT / SIGTERM).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from functools import partial
+from typing import Any
+
+from imitation_ros.errors import ImitationRosError, RecordError
+from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
+from imitation_ros.profile import load_profile
+from imitation_ros.record import RecorderConfig, RecordingSession
+from imitation_ros.resources import resolve_config
+
+String = msg_type('std_msgs/msg/String')
+DiagnosticArray = msg_type('diagnostic_msgs/msg/DiagnosticArray')
+DiagnosticStatus = msg_type('diagnostic_msgs/msg/DiagnosticStatus')
+KeyValue = msg_type('diagnostic_msgs/msg/KeyValue')
+Trigger = srv_type('std_srvs/srv/Trigger')
+SetBool = srv_type('std_srvs/srv/SetBool')
+
+
+class RecorderNode(Node):
+    """Records the profile's topics; episodes are driven by services, Joy or the keyboard."""
+
+    def __init__(self) -> None:
+        super().__init__('recorder')
+        cfg = declare_config(self, RecorderConfig)
+        profile = load_profile(resolve_config(cfg.profile))
+        self._session = RecordingSession(cfg, profile)   # ConfigError before any bag exists
+        qos = {t: plan.choose_qos(self._offered(t)) for t, plan in self._session.plans.items()}
+        bag = self._session.open(self._now(), qos)
+        for topic, plan in self._session.plans.items():
+            depth = max(100, int(2 * (plan.expected_hz or 0)))     # 2 s of messages
+            self.create_subscription(msg_type(plan.type), topic, partial(self._on_raw, topic),
+                                     qos_profile(qos[topic], depth), raw=True)
+        self.create_subscription(String, '~/task', self._on_task, qos_profile('latched'))
+        self.create_service(Trigger, '~/start_episode', self._on_start)
+        self.create_service(SetBool, '~/stop_episode', self._on_stop)
+        self.create_service(Trigger, '~/discard_episode', self._on_discard)
+        self._status_pub = self.create_publisher(String, '~/status', qos_profile('reliable'))
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
+                                               qos_profile('reliable'))
+        self.create_timer(min(0.1, cfg.flush_period_s / 2), self._tick)
+        self.create_timer(cfg.status_period_s, self._publish_status)
+        self.get_logger().info(
+            f'recording {len(self._session.plans)} topic(s) of profile {profile.name!r} into '
+            f'{bag}; start an episode with ~/start_episode')
+        for topic in sorted(self._session.plans):
+            self.get_logger().info(f'  {topic} [{self._session.plans[topic].type}] '
+                                   f'QoS {qos[topic]}')
+
+    def _now(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def _offered(self, topic: str) -> list[str] | None:
+        info = getattr(self, 'get_publishers_info_by_topic', None)
+        if info is None:
+            return None
+        try:
+            return [getattr(e.qos_profile.reliability, 'name', str(e.qos_profile.reliability))
+                    for e in info(topic)]
+        except Exception:  # noqa: BLE001 - graph introspection is best effort
+            return None
+
+    def _on_raw(self, topic: str, data: bytes) -> None:
+        self._session.on_message(topic, self._now(), data)
+
+    def _on_task(self, msg: Any) -> None:
+        self._session.set_task(str(msg.data))
+        self.get_logger().info(f'task of the next episodes: {msg.data!r}')
+
+    def _log(self, notices: list[Any]) -> None:
+        for n in notices:
+            {'info': self.get_logger().info, 'warn': self.get_logger().warning,
+             'error': self.get_logger().error}[n.level](n.text)
+        if notices:
+            self._publish_status()
+
+    def _tick(self) -> None:
+        self._log(self._session.tick(self._now()))
+
+    def _on_start(self, request: Any, response: Any) -> Any:
+        notes = self._session.command('start', self._now())
+        response.success = self._session.recording
+        response.message = notes[0].text
+        self._log(notes)
+        return response
+
+    def _on_stop(self, request: Any, response: Any) -> Any:
+        notes = self._session.command('stop_success' if request.data else 'stop_fail',
+                                      self._now())
+        response.success = notes[0].level != 'warn' or 'discarded' in notes[0].text
+        response.message = notes[0].text
+        self._log(notes)
+        return response
+
+    def _on_discard(self, request: Any, response: Any) -> Any:
+        notes = self._session.command('discard', self._now())
+        response.success = 'discarded' in notes[0].text
+        response.message = notes[0].text
+        self._log(notes)
+        return response
+
+    def _publish_status(self) -> None:
+        now = self._now()
+        self._status_pub.publish(String(data=json.dumps(self._session.status(now))))
+        arr = DiagnosticArray()
+        arr.header.stamp.sec, arr.header.stamp.nanosec = now // 10**9, now % 10**9
+        for entry in self._session.diagnostics(now):
+            st = DiagnosticStatus(name=entry.name, message=entry.message, hardware_id='recorder',
+                                  values=[KeyValue(key=k, value=v)
+                                          for k, v in entry.values.items()])
+            try:
+                st.level = entry.level
+            except AssertionError:       # rclpy: 'byte' fields take bytes
+                st.level = bytes([entry.level])
+            arr.status.append(st)
+        self._diag_pub.publish(arr)
+
+    def destroy_node(self) -> None:
+        """Close the bag (an active episode ends with STOP, success false) and the node."""
+        session = getattr(self, '_session', None)
+        if session is not None:
+            for n in session.close(self._now(), reason='recorder shut down during the episode'):
+                self.get_logger().info(n.text)
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of ``recorder_node``; a bad profile or config exits 1 with the reason."""
+    try:
+        run(RecorderNode, args)
+    except (ImitationRosError, RecordError) as err:
+        sys.stderr.write(f'recorder_node: error: {err}\n')
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,34 @@
+"""Recorder core: raw CDR messages -> crash-safe rosbag2 bags, episode by episode.
+
+Imports ``profile``, ``messages``, ``errors`` and rosbags only; never rclpy, cyclonedds,
+``imitation_ros.graph`` or ``imitation_ros.nodes``. The recorder node is thin wiring around
+``RecordingSession``; ``recover_bag`` and ``bag_summary`` back ``imitation-ros bag``.
+"""
+from __future__ import annotations
+
+from imitation_ros.record.bag_writer import BagWriter
+from imitation_ros.record.config import RecorderConfig
+from imitation_ros.record.health import HealthMonitor, header_stamp_ns
+from imitation_ros.record.qos import choose_qos
+from imitation_ros.record.session import (
+    EVENTS_TOPIC,
+    EpisodeResult,
+    Notice,
+    RecordingSession,
+    TopicPlan,
+    plan_topics,
+)
+
+__all__ = [
+    'EVENTS_TOPIC',
+    'BagWriter',
+    'EpisodeResult',
+    'HealthMonitor',
+    'Notice',
+    'RecorderConfig',
+    'RecordingSession',
+    'TopicPlan',
+    'choose_qos',
+    'header_stamp_ns',
+    'plan_topics',
+]

@@ -1,0 +1,105 @@
+"""The ACT paper's bimanual ALOHA tasks (gym-aloha, MuJoCo) behind the same sim API.
+
+Optional and heavier than the CI task: ``pip install "imitation_ros[aloha]"`` (gym-aloha
+0.1.5, which needs ``mujoco>=3.0,<3.9``). ``gym_aloha`` is imported only when an ALOHA sim
+is made; without it :func:`make_aloha_sim` raises a SimError with the install command.
+
+Joints: the 14 of ``gym_aloha.constants.JOINTS`` (two 6-joint ViperX arms in rad plus a
+normalized gripper each, 0 closed .. 1 open), as published on ``/joint_states``; commands are
+the same 14 absolute targets (the env's action). Success is gym-aloha's: reward 4, i.e. the
+cube was handed over and is off the table (transfer) or the peg is in the socket (insertion).
+Rendering switches off anti-aliasing and shadows (10-30x faster on a CPU renderer, see
+``SIM_NOTES``); the ``top`` camera is published under the profile's camera name.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from imitation_ros.errors import SimError
+from imitation_ros.sim.gym_adapter import GymAdapter, GymSim
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+INSTALL = 'pip install "gym-aloha==0.1.5"   (needs mujoco>=3.0,<3.9)'
+
+#: Task names accepted by :func:`make_aloha_sim` -> gymnasium id.
+ALOHA_TASKS = {
+    'aloha_transfer_cube': 'gym_aloha/AlohaTransferCube-v0',
+    'aloha_insertion': 'gym_aloha/AlohaInsertion-v0',
+}
+
+_ARM = ('waist', 'shoulder', 'elbow', 'forearm_roll', 'wrist_angle', 'wrist_rotate', 'gripper')
+#: Joint names as gym-aloha orders them (left arm, then right arm).
+ALOHA_JOINTS = tuple(f'{side}_arm_{j}' for side in ('left', 'right') for j in _ARM)
+_LOWER = tuple(0.0 if j == 'gripper' else -math.pi for _ in range(2) for j in _ARM)
+_UPPER = tuple(1.0 if j == 'gripper' else math.pi for _ in range(2) for j in _ARM)
+
+
+def _state(obs: Any) -> tuple[Any, Any]:
+    return np.asarray(obs['agent_pos'], dtype=np.float64), None
+
+
+def _success(obs: Any, reward: float, terminated: bool, info: dict[str, Any]) -> bool:
+    del obs, terminated
+    return bool(info.get('is_success', reward >= 4))
+
+
+def _image(env: Any, obs: Any, height: int, width: int) -> Any:
+    del env, height, width
+    return obs['pixels']['top']
+
+
+def _task_state(obs: Any) -> Any:
+    del obs
+    return np.zeros(0)
+
+
+def aloha_adapter(*, height: int = 480, width: int = 640) -> GymAdapter:
+    """Adapter of gym-aloha's environments (``obs_type='pixels_agent_pos'``)."""
+    return GymAdapter(
+        joint_names=ALOHA_JOINTS, state_from_obs=_state, success_from=_success,
+        task_state_from=_task_state, image_from=_image, lower_rad=_LOWER, upper_rad=_UPPER,
+        fps=50.0,
+        make_kwargs={'obs_type': 'pixels_agent_pos', 'observation_height': height,
+                     'observation_width': width},
+    )
+
+
+def make_aloha_sim(task: str = 'aloha_transfer_cube', *,
+                   cameras: Sequence[tuple[str, int, int]] = (('top', 480, 640),)) -> GymSim:
+    """Make an ALOHA task as a :class:`GymSim`.
+
+    Args:
+        task: A key of :data:`ALOHA_TASKS`.
+        cameras: (name, height, width); the first sets the rendered size of gym-aloha's
+            ``top`` camera (every name shows that camera).
+
+    Raises:
+        SimError: gym-aloha is not installed (the message gives the install command), or the
+            task is unknown.
+    """
+    if task not in ALOHA_TASKS:
+        msg = f'unknown ALOHA task {task!r}; use one of {sorted(ALOHA_TASKS)}'
+        raise SimError(msg)
+    try:
+        import gym_aloha  # noqa: F401 - registers the environments
+        import gymnasium as gym
+    except ImportError as err:
+        msg = f'the ALOHA task needs gym-aloha, which is not installed ({err}); {INSTALL}'
+        raise SimError(msg) from None
+    h, w = (cameras[0][1], cameras[0][2]) if cameras else (480, 640)
+    adapter = aloha_adapter(height=h, width=w)
+    try:
+        env = gym.make(ALOHA_TASKS[task], **(adapter.make_kwargs or {}))
+    except Exception as err:  # noqa: BLE001 - dm_control/mujoco raise many kinds
+        msg = f'gym-aloha cannot make {ALOHA_TASKS[task]}: {err}'
+        raise SimError(msg) from None
+    physics = env.unwrapped._env.physics   # noqa: SLF001 - only handle to the model
+    physics.model.vis.quality.offsamples = 0
+    physics.model.vis.quality.shadowsize = 0
+    physics.model.light_castshadow[:] = 0
+    return GymSim(env, adapter, cameras=cameras)
