@@ -36,6 +36,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
     p.add_argument('-j', '--jobs', type=int, default=1, help='bags converted in parallel')
     p.add_argument('--vcodec', default='libsvtav1', help='video codec (lerobot: libsvtav1, '
                    'h264, hevc)')
+    p.add_argument('--streaming-encoding', action='store_true',
+                   help='feed frames straight to lerobot\'s video encoder (no PNG round trip; '
+                        'about 2x faster)')
+    p.add_argument('--image-threads', type=int, default=0,
+                   help='threads writing PNG frames before video encoding (default 0)')
     p.add_argument('--repo-id', default=None, help='dataset repo id (default local/<out name>)')
     p.add_argument('--force', action='store_true', help='reconvert bags already converted')
     p.set_defaults(func=run)
@@ -54,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps, stamp_source=args.stamp, action_shift_s=args.action_shift_s,
         keep_failed=args.keep_failed, split_topic=args.split_topic,
         split_button=args.split_button, jobs=args.jobs, vcodec=args.vcodec,
+        streaming_encoding=args.streaming_encoding, image_writer_threads=args.image_threads,
         repo_id=args.repo_id, force=args.force,
     )
     bar = tqdm(total=len(args.bags), unit='bag', desc='convert', file=sys.stderr)

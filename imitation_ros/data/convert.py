@@ -67,6 +67,8 @@ class ConvertOptions:
     split_button: int | None = None
     jobs: int = 1                        # bags converted in parallel (processes)
     vcodec: str = 'libsvtav1'
+    streaming_encoding: bool = False     # lerobot's streaming video encoder (no PNG frames)
+    image_writer_threads: int = 0        # threads writing PNG frames (non-streaming path)
     repo_id: str | None = None           # default: local/<OUT name>
     force: bool = False                  # ignore cached per-bag results
 
@@ -76,6 +78,9 @@ class ConvertOptions:
             raise ConfigError(msg)
         if self.stamp_source not in (None, 'header', 'receive'):
             msg = f'stamp_source must be header or receive, got {self.stamp_source!r}'
+            raise ConfigError(msg)
+        if self.image_writer_threads < 0:
+            msg = f'image_writer_threads must be >= 0, got {self.image_writer_threads}'
             raise ConfigError(msg)
         if self.jobs < 1:
             msg = f'jobs must be >= 1, got {self.jobs}'
@@ -185,7 +190,9 @@ def convert_one(
         frames = 0
         if any(len(a) for a in kept):
             ds = create_dataset(tmp / 'dataset', repo_id, opts.fps or profile.fps,
-                                profile.features(), robot_type=profile.name, vcodec=opts.vcodec)
+                                profile.features(), robot_type=profile.name, vcodec=opts.vcodec,
+                                image_writer_threads=opts.image_writer_threads,
+                                streaming_encoding=opts.streaming_encoding)
             try:
                 n_saved = write_episodes(ds, path, asm, kept)
             finally:

@@ -18,6 +18,7 @@ from imitation_ros.errors import ImitationRosError, RecordError
 from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
 from imitation_ros.profile import load_profile
 from imitation_ros.record import RecorderConfig, RecordingSession
+from imitation_ros.record.keyboard import HELP, KeyReader
 from imitation_ros.resources import resolve_config
 
 String = msg_type('std_msgs/msg/String')
@@ -51,6 +52,9 @@ class RecorderNode(Node):
                                                qos_profile('reliable'))
         self.create_timer(min(0.1, cfg.flush_period_s / 2), self._tick)
         self.create_timer(cfg.status_period_s, self._publish_status)
+        self._keys = KeyReader() if cfg.keyboard else None
+        if self._keys is not None:
+            self.get_logger().info(HELP)
         self.get_logger().info(
             f'recording {len(self._session.plans)} topic(s) of profile {profile.name!r} into '
             f'{bag}; start an episode with ~/start_episode')
@@ -86,6 +90,8 @@ class RecorderNode(Node):
             self._publish_status()
 
     def _tick(self) -> None:
+        for cmd in self._keys.poll() if self._keys is not None else []:
+            self._log(self._session.command(cmd, self._now()))
         self._log(self._session.tick(self._now()))
 
     def _on_start(self, request: Any, response: Any) -> Any:
@@ -128,6 +134,8 @@ class RecorderNode(Node):
 
     def destroy_node(self) -> None:
         """Close the bag (an active episode ends with STOP, success false) and the node."""
+        if getattr(self, '_keys', None) is not None:
+            self._keys.close()
         session = getattr(self, '_session', None)
         if session is not None:
             for n in session.close(self._now(), reason='recorder shut down during the episode'):

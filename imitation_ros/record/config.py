@@ -45,6 +45,8 @@ class RecorderConfig:
         silent_after_s: A topic with no message for this long is reported silent.
         late_threshold_s: A message received this much later than its header stamp is late.
         status_period_s: Period of ``~/status`` and ``/diagnostics``.
+        keyboard: Read operator keys from the node's stdin (s start, f stop success,
+            x stop failure, d discard); for ``ros2 run`` in a terminal.
     """
 
     profile: str = 'sim_arm.yaml'
@@ -68,6 +70,7 @@ class RecorderConfig:
     silent_after_s: float = 1.0
     late_threshold_s: float = 0.2
     status_period_s: float = 1.0
+    keyboard: bool = False
 
     def __post_init__(self) -> None:
         if self.storage not in STORAGES:

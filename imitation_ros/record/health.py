@@ -187,7 +187,7 @@ class HealthMonitor:
                 state = 'error'
                 reason = (f'silent: no message for {since / 1e9:.1f} s' if th.count
                           else f'silent: no message received in {since / 1e9:.1f} s')
-            elif th.expected_hz and now_ns - th.first_ns >= self.window_ns:
+            elif th.expected_hz and th.count and now_ns - th.first_ns >= self.window_ns:
                 rate = self.rate_hz(th.topic, now_ns)
                 if rate < self.rate_tolerance * th.expected_hz:
                     state = 'warn'

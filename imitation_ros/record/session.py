@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -549,8 +548,3 @@ class RecordingSession:
                                                        encoding='utf-8')
         except OSError as err:
             logger.warning('%s: cannot write health.json: %s', self.bag.path, err)
-
-
-def now_ns() -> int:
-    """Wall clock in integer nanoseconds."""
-    return time.time_ns()

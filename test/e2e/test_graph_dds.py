@@ -107,7 +107,8 @@ def _expected_cdr() -> dict[str, bytes]:
     }
 
 
-def test_types_cross_processes_raw_bytes_match_rosbags(python, node_env, peers) -> None:  # noqa: ANN001
+def test_types_cross_processes_raw_bytes_match_rosbags(  # noqa: ANN001
+        python, node_env, peers) -> None:
     peers.append(Peer(python, node_env, 'rawecho'))
     peers.append(Peer(python, node_env, 'echo'))
     peers.append(Peer(python, node_env, 'samples', '--ros-args', '-p', 'period_s:=0.2'))
@@ -203,7 +204,8 @@ def test_latched_late_joiner_and_sigterm(python, node_env, peers) -> None:  # no
     assert 'destroy_node talker' in talker.lines
 
 
-def test_graph_introspection_and_discovery_info(python, node_env, peers, monkeypatch) -> None:  # noqa: ANN001
+def test_graph_introspection_and_discovery_info(  # noqa: ANN001
+        python, node_env, peers, monkeypatch) -> None:
     peers.append(Peer(python, node_env, 'talker', '--ros-args', '-p', 'qos:=sensor_data',
                       '-r', '__ns:=/robot'))
     peers.append(Peer(python, node_env, 'talker', '--ros-args', '-p', 'qos:=latched',

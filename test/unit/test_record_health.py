@@ -40,6 +40,12 @@ def test_low_rate_then_recovery() -> None:
     assert [e.level for e in events] == ['warn', 'ok']
 
 
+def test_no_rate_warning_before_the_first_message() -> None:
+    mon = HealthMonitor({'/a': (100.0, False)}, silent_after_s=1.0)
+    assert mon.check(T0) == []
+    assert mon.check(T0 + 500 * MS) == []
+
+
 def test_silent_and_never_seen() -> None:
     mon = HealthMonitor({'/a': (100.0, False), '/b': (None, False)}, silent_after_s=0.5)
     mon.check(T0)

@@ -91,7 +91,8 @@ def test_episodes_and_events(tmp_path: Path, profile, storage: str) -> None:  # 
         counts = {c.topic: c.msgcount for c in reader.connections}
         times = sorted(t for c, t, _ in reader.messages(
             [c for c in reader.connections if c.topic == '/joint_states']))
-    # episode 0: 21 pre-roll ([start - 0.2 s, start]) + 100; episode 1: 10 received after stop + 60; ep 2: 2
+    # ep 0: 21 pre-roll ([start - 0.2 s, start]) + 100; ep 1: 10 received after the stop
+    # (pre-roll) + 60; ep 2: 2
     assert counts['/joint_states'] == 21 + 100 + 10 + 60 + 2
     assert len(set(times)) == len(times), 'a message was written twice'
     assert times[0] >= events[0][0] - 200 * MS
@@ -115,7 +116,8 @@ def test_state_errors(tmp_path: Path, profile) -> None:  # noqa: ANN001
         s.start_episode(T0 + 3)
 
 
-def test_unknown_type_fails_before_anything_exists(tmp_path: Path, profile) -> None:  # noqa: ANN001
+def test_unknown_type_fails_before_anything_exists(
+        tmp_path: Path, profile) -> None:  # noqa: ANN001
     from imitation_ros.profile import TopicSpec
 
     bad = dataclasses.replace(profile, extra_topics=(

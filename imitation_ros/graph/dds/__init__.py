@@ -5,7 +5,14 @@ See ``wire`` for the topic/type/payload mapping, ``context`` for discovery scope
 """
 from __future__ import annotations
 
-from imitation_ros.graph.dds.context import Context, get_default_context, init, ok, shutdown, try_shutdown
+from imitation_ros.graph.dds.context import (
+    Context,
+    get_default_context,
+    init,
+    ok,
+    shutdown,
+    try_shutdown,
+)
 from imitation_ros.graph.dds.node import (
     Client,
     Future,

@@ -178,7 +178,6 @@ class Context:
         from cyclonedds._clayer import ddspy_write
         from cyclonedds.pub import DataWriter
 
-        from imitation_ros.graph.dds import wire
         from imitation_ros.graph.dds.node import _Topic, dds_qos
         from imitation_ros.graph.qos import DurabilityPolicy, QoSProfile
         from imitation_ros.messages import runtime
@@ -207,7 +206,6 @@ class Context:
             msg = runtime.msg_class(name)(gid=gid(self._participant),
                                           node_entities_info_seq=infos)
             ddspy_write(self._graph_writer._ref, runtime.serialize_buffer(msg))  # noqa: SLF001
-        _ = wire
 
     def next_csid(self) -> bytes:
         """Return a fresh 16-byte client/service id (participant GUID prefix + counter)."""
