@@ -14,7 +14,7 @@ teleop command at 100 Hz: about 83 MB/s.
    whether the publisher kept up with the nominal load.
 2. offline: the same serialized messages through the recorder core (``RecordingSession``:
    pre-roll, health, flush + fsync every second) and through rosbags ``Writer`` alone
-   (no flush); throughput of each and the ratio.
+   (no flush); throughput of each (median of ``--repeat`` alternating runs) and the ratio.
 
 Prints one line per metric; asserts nothing.
 """
@@ -142,6 +142,7 @@ def run_live(args: argparse.Namespace, work: Path) -> None:
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     env.setdefault('ROS_DOMAIN_ID', str(random.randint(201, 230)))
     env['IMITATION_ROS_BACKEND'] = 'dds'
+    env['PYTHONUNBUFFERED'] = '1'
     os.environ.update({k: env[k] for k in ('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_DOMAIN_ID',
                                            'IMITATION_ROS_BACKEND')})
     profile = work / 'bench_profile.yaml'
@@ -184,9 +185,11 @@ def run_live(args: argparse.Namespace, work: Path) -> None:
         node.destroy_node()
         graph.try_shutdown()
         rec.send_signal(signal.SIGINT)
-        rec.wait(timeout=120)
+        rc = rec.wait(timeout=120)
         pub.send_signal(signal.SIGINT)
         pub.wait(timeout=60)
+    if rc != 0:
+        print(f'live: recorder exited with {rc}; see {work / "recorder.log"}')
     info = json.loads(sent_file.read_text())
     sent = info['sent']
     from rosbags.highlevel import AnyReader
@@ -241,45 +244,54 @@ def run_offline(args: argparse.Namespace, work: Path) -> None:
     types = {t: ('sensor_msgs/msg/Image' if 'image' in t else 'sensor_msgs/msg/JointState')
              for t, _h, _d in streams}
     t0 = time.time_ns()
-
-    # rosbags Writer alone
-    path = work / 'offline_rosbags'
-    plugin = StoragePlugin.MCAP if args.storage == 'mcap' else StoragePlugin.SQLITE3
-    writer = Writer(path, version=9, storage_plugin=plugin)
-    if args.compression == 'zstd':
-        writer.set_compression(CompressionMode.STORAGE if args.storage == 'mcap'
-                               else CompressionMode.MESSAGE, CompressionFormat.ZSTD)
-    tic = time.perf_counter()
-    writer.open()
-    conns = {t: writer.add_connection(t, mt, typestore=typestore()) for t, mt in types.items()}
-    for off, topic, data in events:
-        writer.write(conns[topic], t0 + off, data)
-    writer.close()
-    base_s = time.perf_counter() - tic
-    shutil.rmtree(path)
-
-    # recorder core
     profile = work / 'bench_profile.yaml'
     profile.write_text(_profile_yaml(args.width, args.height))
-    cfg = RecorderConfig(output_dir=str(work / 'offline_recorder'), storage=args.storage,
-                         compression=args.compression, min_free_disk_mb=500.0)
-    tic = time.perf_counter()
-    session = RecordingSession(cfg, load_profile(profile))
-    session.open(t0)
-    session.start_episode(t0)
-    next_tick = t0
-    for off, topic, data in events:
-        t = t0 + off
-        session.on_message(topic, t, data)
-        if t >= next_tick:
-            session.tick(t)
-            next_tick = t + 100_000_000
-    session.stop_episode(t0 + events[-1][0] + 1, success=True)
-    session.close(t0 + events[-1][0] + 2)
-    core_s = time.perf_counter() - tic
-    shutil.rmtree(work / 'offline_recorder')
+    plugin = StoragePlugin.MCAP if args.storage == 'mcap' else StoragePlugin.SQLITE3
+
+    def rosbags_alone() -> float:
+        path = work / 'offline_rosbags'
+        writer = Writer(path, version=9, storage_plugin=plugin)
+        if args.compression == 'zstd':
+            writer.set_compression(CompressionMode.STORAGE if args.storage == 'mcap'
+                                   else CompressionMode.MESSAGE, CompressionFormat.ZSTD)
+        tic = time.perf_counter()
+        writer.open()
+        conns = {t: writer.add_connection(t, mt, typestore=typestore())
+                 for t, mt in types.items()}
+        for off, topic, data in events:
+            writer.write(conns[topic], t0 + off, data)
+        writer.close()
+        took = time.perf_counter() - tic
+        shutil.rmtree(path)
+        return took
+
+    def recorder_core() -> float:
+        cfg = RecorderConfig(output_dir=str(work / 'offline_recorder'), storage=args.storage,
+                             compression=args.compression, min_free_disk_mb=500.0)
+        tic = time.perf_counter()
+        session = RecordingSession(cfg, load_profile(profile))
+        session.open(t0)
+        session.start_episode(t0)
+        next_tick = t0
+        for off, topic, data in events:
+            t = t0 + off
+            session.on_message(topic, t, data)
+            if t >= next_tick:
+                session.tick(t)
+                next_tick = t + 100_000_000
+        session.stop_episode(t0 + events[-1][0] + 1, success=True)
+        session.close(t0 + events[-1][0] + 2)
+        took = time.perf_counter() - tic
+        shutil.rmtree(work / 'offline_recorder')
+        return took
+
+    base, core = [], []
+    for _ in range(args.repeat):          # alternate, keep the median of each
+        base.append(rosbags_alone())
+        core.append(recorder_core())
+    base_s, core_s = sorted(base)[len(base) // 2], sorted(core)[len(core) // 2]
     print(f'offline throughput ({args.offline_seconds:g} s of load, {total:.0f} MB, '
-          f'{len(events)} messages): recorder core {total / core_s:.0f} MB/s | rosbags Writer '
+          f'{len(events)} messages, median of {args.repeat}): recorder core {total / core_s:.0f} MB/s | rosbags Writer '
           f'alone {total / base_s:.0f} MB/s | {base_s / core_s:.2f}x | cpu')
 
 
@@ -288,6 +300,8 @@ def main() -> int:
     parser.add_argument('--seconds', type=float, default=60.0, help='live episode length (s)')
     parser.add_argument('--offline-seconds', type=float, default=10.0,
                         help='seconds of load written offline by each writer')
+    parser.add_argument('--repeat', type=int, default=3,
+                        help='offline runs per writer (the median is printed)')
     parser.add_argument('--quick', action='store_true',
                         help='8 s live, 3 s offline, 320x240 cameras')
     parser.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap')
@@ -295,6 +309,7 @@ def main() -> int:
     parser.add_argument('--width', type=int, default=640)
     parser.add_argument('--height', type=int, default=480)
     parser.add_argument('--skip-live', action='store_true')
+    parser.add_argument('--keep', action='store_true', help='keep the recorded bag')
     parser.add_argument('--skip-offline', action='store_true')
     parser.add_argument('--role', default='main', help=argparse.SUPPRESS)
     parser.add_argument('--sent', default='', help=argparse.SUPPRESS)
@@ -312,7 +327,8 @@ def main() -> int:
         if not args.skip_live:
             run_live(args, work)
     finally:
-        shutil.rmtree(work / 'live', ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work / 'live', ignore_errors=True)
     return 0
 
 

@@ -79,7 +79,8 @@ def main() -> None:
           f'{default:,.0f} fps | {fast / default:.1f}x | cpu ({os.environ["MUJOCO_GL"]})')
 
     # node loop at default rates, with message building
-    joint_state, image = msg_class('sensor_msgs/msg/JointState'), msg_class('sensor_msgs/msg/Image')
+    joint_state = msg_class('sensor_msgs/msg/JointState')
+    image = msg_class('sensor_msgs/msg/Image')
     rates = {'joint_states': 100.0, 'camera': 30.0, 'clock': 100.0, 'success': 10.0}
     runner = SimRunner(sim, rates, seed=0, max_catch_up_s=1e9)
     built = {'js': 0, 'img': 0}

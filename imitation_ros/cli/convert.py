@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from imitation_ros.profile import load_profile
     from imitation_ros.resources import resolve_config
 
+    os.environ.setdefault('SVT_LOG', '2')   # libsvtav1: warnings and errors only
     profile = load_profile(resolve_config(args.profile))
     opts = ConvertOptions(
         fps=args.fps, stamp_source=args.stamp, action_shift_s=args.action_shift_s,

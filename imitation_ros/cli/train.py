@@ -35,7 +35,7 @@ def parse_val_episodes(text: str) -> tuple[int, ...] | float:
 
 
 def parse_overrides(items: list[str], config: str | None) -> dict[str, Any]:
-    """Merge ``--config FILE`` (mapping under ``policy:``) and ``--set key=value`` (YAML values)."""
+    """Merge ``--config FILE`` (mapping under ``policy:``) and ``--set key=value`` (YAML)."""
     out: dict[str, Any] = {}
     if config:
         path = Path(config)
@@ -84,7 +84,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='KEY=VALUE',
                    help='set a lerobot policy config field, e.g. --set chunk_size=50')
     p.add_argument('--backbone-weights', help='local torchvision ResNet state dict (ACT)')
-    p.add_argument('--cache-dir', help='frame cache location (default <dataset>/.imitation_ros_cache)')
+    p.add_argument('--cache-dir',
+                   help='frame cache location (default <dataset>/.imitation_ros_cache)')
     p.add_argument('--threads', type=int, help='torch CPU threads (default: OMP_NUM_THREADS)')
     p.add_argument('--no-progress', action='store_true', help='no progress bars')
     p.set_defaults(func=run)

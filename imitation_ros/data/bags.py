@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 EVENTS_TOPIC = '/episode_events'
 EVENT_TYPE = 'imitation_ros/msg/EpisodeEvent'
 INTERVENTION_TOPIC = '/intervention_events'
+#: custom_data key the recorder sets to 'true' when it closes a bag properly.
+CLOSED_KEY = 'imitation_ros.closed'
 
 
 @dataclass(slots=True)
@@ -90,15 +92,34 @@ def resolve_bag(path: str | Path) -> Path:
     if not path.is_dir():
         msg = f'{path}: not a rosbag2 bag directory (no such directory)'
         raise BagError(msg)
-    if not (path / 'metadata.yaml').is_file():
+    meta = path / 'metadata.yaml'
+    if not meta.is_file():
         data = sorted(p.name for p in path.iterdir() if p.suffix in ('.mcap', '.db3'))
         if data:
             msg = (f'{path}: no metadata.yaml next to {data}: the bag was not closed '
-                   f'(recorder stopped hard?); reindex it first (`ros2 bag reindex {path}`)')
+                   f'(recorder stopped hard?); repair it first with '
+                   f'`imitation-ros bag recover {path}` (or `ros2 bag reindex {path}`)')
         else:
             msg = f'{path}: not a rosbag2 bag (no metadata.yaml and no .mcap/.db3 file)'
         raise BagError(msg)
+    if _closed_flag(meta) == 'false':
+        msg = (f'{path}: the recorder never closed this bag (killed or crashed while '
+               f'recording); repair it first with `imitation-ros bag recover {path}`')
+        raise BagError(msg)
     return path
+
+
+def _closed_flag(meta: Path) -> str | None:
+    """Return ``custom_data['imitation_ros.closed']`` of a recorder bag (None otherwise)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(meta.read_text(encoding='utf-8'))
+        custom = doc['rosbag2_bagfile_information'].get('custom_data') or {}
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return None  # rosbags will report what is wrong with it
+    value = custom.get(CLOSED_KEY)
+    return None if value is None else str(value)
 
 
 def bag_fingerprint(path: Path) -> str:

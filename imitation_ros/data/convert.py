@@ -2,7 +2,8 @@
 
 Layout while converting ``OUT``::
 
-    .OUT.staging/            next to OUT; removed when the run ends
+    .OUT.staging/            next to OUT; removed when the run ends (kept only after Ctrl-C,
+                             so the next run reuses the bags that had finished)
       bags/<key>/            one finished per-bag result (renamed into place when complete)
         bag.json             quality records of every episode of the bag
         dataset/             a LeRobotDataset of the bag's kept episodes (absent if none)
@@ -18,10 +19,12 @@ Layout while converting ``OUT``::
 output, so a re-run converts only new or changed bags and then merges (lerobot's
 ``aggregate_datasets``, no re-encoding). If the bag list and settings are those of the
 existing dataset, nothing is rewritten. A bag that fails leaves nothing behind; the others
-still convert.
+still convert. Per-bag results are kept in ``OUT/.cache`` (their videos take as much space
+again as the dataset's; delete ``.cache`` to reclaim it, at the cost of a full re-run).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -195,8 +198,11 @@ def convert_one(
                                 streaming_encoding=opts.streaming_encoding)
             try:
                 n_saved = write_episodes(ds, path, asm, kept)
-            finally:
-                ds.finalize()
+            except BaseException:
+                with contextlib.suppress(Exception):   # keep the first error, not this one
+                    ds.finalize()
+                raise
+            ds.finalize()
             frames = sum(len(a) for a in kept)
         doc = {
             'bag': str(path), 'storage': scan.storage,
@@ -210,12 +216,19 @@ def convert_one(
                           seconds=time.monotonic() - t0)
     except ImitationRosError as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        return BagOutcome(str(bag), 'failed', error=str(err), seconds=time.monotonic() - t0)
+        text = str(err) if str(bag) in str(err) else f'{bag}: {err}'
+        return BagOutcome(str(bag), 'failed', error=text, seconds=time.monotonic() - t0)
     except Exception as err:  # keep the other bags going; the message names the bag
         logger.debug('%s: conversion failed', bag, exc_info=True)
         shutil.rmtree(tmp, ignore_errors=True)
         return BagOutcome(str(bag), 'failed', error=f'{bag}: {type(err).__name__}: {err}',
                           seconds=time.monotonic() - t0)
+
+
+def _init_worker() -> None:
+    """Parallelism is across bags: one math thread per worker process."""
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    os.environ.setdefault('MKL_NUM_THREADS', '1')
 
 
 def _staging(out: Path) -> Path:
@@ -273,15 +286,19 @@ def convert_bags(
     staging = _staging(out)
     (staging / 'bags').mkdir(parents=True, exist_ok=True)
     summary = ConvertSummary(out=out)
+    interrupted = False
     try:
         return _convert(bags, profile, out, opts, progress, manifest, repo_id, settings,
                         settings_hash, staging, summary)
+    except KeyboardInterrupt:
+        interrupted = True      # finished per-bag results stay in staging for the next run
+        raise
     finally:
         shutil.rmtree(staging / 'dataset', ignore_errors=True)
         shutil.rmtree(staging / 'old', ignore_errors=True)
         for tmp in (staging / 'bags').glob('*.tmp-*'):
             shutil.rmtree(tmp, ignore_errors=True)
-        if staging.is_dir() and not any((staging / 'bags').iterdir()):
+        if not interrupted or not any((staging / 'bags').iterdir()):
             shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -323,12 +340,17 @@ def _convert(
         import multiprocessing
 
         ctx = multiprocessing.get_context('spawn')
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
+                                 initializer=_init_worker) as pool:
             futs = {pool.submit(convert_one, bags[i], profile, opts, dest[i], repo_id): i
                     for i in todo}
             for fut in as_completed(futs):
                 i = futs[fut]
-                outcomes[i] = fut.result()
+                try:
+                    outcomes[i] = fut.result()
+                except Exception as err:  # a worker died (killed, out of memory, ...)
+                    outcomes[i] = BagOutcome(str(bags[i]), 'failed',
+                                             error=f'{bags[i]}: worker process failed: {err!r}')
                 if progress:
                     progress(outcomes[i])
     else:
@@ -343,7 +365,8 @@ def _convert(
     good = [i for i in range(len(bags)) if outcomes[i].status != 'failed']
     good_keys = [keys[i] for i in good]
     failed = [{'bag': o.bag, 'error': o.error} for o in summary.failed]
-    if (manifest is not None and not todo and not failed and not opts.force
+    converted_now = any(outcomes[i].status == 'converted' for i in todo)
+    if (manifest is not None and not converted_now and not opts.force
             and manifest.get('keys') == good_keys and manifest.get('settings_hash') ==
             settings_hash and (out / 'meta' / 'info.json').is_file()):
         summary.unchanged = True

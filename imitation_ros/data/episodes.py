@@ -67,8 +67,8 @@ def from_events(events: Sequence[BagEvent], end_ns: int, default_task: str) -> l
     for ev in sorted(events, key=lambda e: e.t_ns):
         if ev.event == START:
             if open_ is not None:
-                logger.warning('episode %d: START of episode %d before its STOP; marked unfinished',
-                               open_.episode_index, ev.episode_index)
+                logger.warning('episode %d: START of episode %d before its STOP; marked '
+                               'unfinished', open_.episode_index, ev.episode_index)
                 out.append(_episode(open_, ev.t_ns, 'unfinished', '', default_task, ''))
             open_ = ev
         elif ev.event in (STOP, DISCARD):

@@ -12,6 +12,7 @@ through the same ``StreamBuffer`` as bags (newest row at or before each tick, at
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -216,8 +217,11 @@ def import_json(
                 ))
                 total += len(obs)
                 dropped_total += dropped
-        finally:
-            ds.finalize()
+        except BaseException:
+            with contextlib.suppress(Exception):   # keep the first error, not this one
+                ds.finalize()
+            raise
+        ds.finalize()
         n_ep = 0
         for rec in records:
             if rec.kept:

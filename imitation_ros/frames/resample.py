@@ -214,7 +214,8 @@ class FrameAssembler:
         ]
         specs += [(c.key, c.topic, c.type, c.max_age_s) for c in profile.cameras]
         for key, topic, msg_type, max_age_s in specs:
-            self.buffers[key] = StreamBuffer(key, int(round(max_age_s * NS_PER_S)), keep_ns=keep_ns)
+            max_age_ns = int(round(max_age_s * NS_PER_S))
+            self.buffers[key] = StreamBuffer(key, max_age_ns, keep_ns=keep_ns)
             self.shift_ns[key] = int(round(shift_s * NS_PER_S)) if key == ACTION else 0
             self.topic_keys.setdefault(topic, []).append(key)
             self.key_topic[key] = topic

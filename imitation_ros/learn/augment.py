@@ -50,7 +50,8 @@ class AugmentConfig:
         return asdict(self)
 
 
-def _uniform(n: int, lo: float, hi: float, gen: torch.Generator, device: torch.device) -> torch.Tensor:
+def _uniform(n: int, lo: float, hi: float, gen: torch.Generator,
+             device: torch.device) -> torch.Tensor:
     return torch.rand(n, generator=gen, device=device) * (hi - lo) + lo
 
 

@@ -99,8 +99,8 @@ class BatchSource:
     """Turns anchor positions into batches of tensors on ``device``.
 
     Images come out as float32 in [0, 1], shaped (B, 3, H, W) for one observation step and
-    (B, T, 3, H, W) for several or when ``time_dim`` is set; state (B, n) or (B, T, n); action (B, Ta, n) or (B, n) when the
-    policy predicts one action without chunk; ``action_is_pad`` (B, Ta).
+    (B, T, 3, H, W) for several or when ``time_dim`` is set; state (B, n) or (B, T, n);
+    action (B, Ta, n); ``action_is_pad`` (B, Ta).
     """
 
     def __init__(self, index: ChunkIndex, device: torch.device, *,
@@ -118,12 +118,13 @@ class BatchSource:
                     self._on_device[k] = torch.from_numpy(np.ascontiguousarray(arr)).to(device)
                 logger.info('frame cache on %s (%.2f GB)', device, need / 1e9)
             else:
-                logger.info('frame cache %.2f GB > %.0f%% of free device memory; gathering on host',
-                            need / 1e9, 100 * device_cache_fraction)
+                logger.info('frame cache %.2f GB > %.0f%% of free device memory; '
+                            'gathering on host', need / 1e9, 100 * device_cache_fraction)
         self._state = torch.from_numpy(np.ascontiguousarray(cache.state)).to(device)
         self._action = torch.from_numpy(np.ascontiguousarray(cache.action)).to(device)
         # Drop the observation time axis for single-step policies (ACT, BC); Diffusion keeps it.
-        self.single_obs = not time_dim if time_dim is not None else len(index.spec.obs_offsets) == 1
+        single = len(index.spec.obs_offsets) == 1
+        self.single_obs = not time_dim if time_dim is not None else single
 
     def host_part(self, positions: np.ndarray) -> dict[str, torch.Tensor]:
         """Gather the uint8 images on the host (the part that may run in a worker thread)."""

@@ -170,7 +170,8 @@ def _decode_png_column(table: Any, key: str, out: np.ndarray, root: Path, progre
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None or bgr.shape != out.shape[1:]:
             shape = None if bgr is None else bgr.shape
-            msg = f'{root}: feature {key!r} row {i}: cannot decode to {out.shape[1:]} (got {shape})'
+            msg = (f'{root}: feature {key!r} row {i}: cannot decode to {out.shape[1:]} '
+                   f'(got {shape})')
             raise DatasetError(msg)
         out[i] = bgr[:, :, ::-1]
         progress.update(1)
@@ -215,7 +216,8 @@ def _decode_videos(root: Path, info: dict[str, Any], key: str, episodes: Any,
                         if rgb is None:
                             rgb = frame.to_ndarray(format='rgb24')
                             if rgb.shape != out.shape[1:]:
-                                msg = f'{path}: frames are {rgb.shape}, features say {out.shape[1:]}'
+                                msg = (f'{path}: frames are {rgb.shape}, features say '
+                                       f'{out.shape[1:]}')
                                 raise DatasetError(msg)
                         out[targets[j][1]] = rgb
                         progress.update(1)
@@ -236,7 +238,8 @@ def _build(root: Path, info: dict[str, Any], dest: Path, progress_bar: bool) -> 
     cams = sorted(k for k, ft in features.items() if ft.get('dtype') in ('image', 'video'))
     vec_keys = [k for k in (OBS_STATE, ACTION) if k in features]
     png_cams = [k for k in cams if features[k]['dtype'] == 'image']
-    table = _read_table(root, 'data', [*vec_keys, 'episode_index', 'index', 'timestamp', *png_cams])
+    columns = [*vec_keys, 'episode_index', 'index', 'timestamp', *png_cams]
+    table = _read_table(root, 'data', columns)
     order = np.argsort(np.asarray(table.column('index')), kind='stable')
     table = table.take(order)
     ep_index = np.asarray(table.column('episode_index'), dtype=np.int64)

@@ -194,7 +194,8 @@ class PolicyRunner:
             gen = torch.Generator(device=dev).manual_seed(self.seed)
             # One fixed noise draw shared by every sample: outputs do not depend on batching.
             noise = torch.randn((1, self.config.horizon, self.action_dim), generator=gen,
-                                device=dev, dtype=b[OBS_STATE].dtype).expand(bsz, -1, -1).contiguous()
+                                device=dev, dtype=b[OBS_STATE].dtype)
+            noise = noise.expand(bsz, -1, -1).contiguous()
             actions = self.policy.diffusion.generate_actions(model_in, noise=noise)
         else:
             actions = self.policy.predict_action_chunk(b)

@@ -135,7 +135,8 @@ def make_policy_config(
     from lerobot.policies.factory import make_policy_config as lerobot_make_config
 
     ensure_registered()
-    used = {k: v for k, v in features.items() if k in (OBS_STATE, ACTION) or k in image_keys(features)}
+    keep = {OBS_STATE, ACTION, *image_keys(features)}
+    used = {k: v for k, v in features.items() if k in keep}
     pf = dataset_to_policy_features(used)
     kwargs = dict(POLICY_DEFAULTS[policy])
     kwargs.update(overrides or {})

@@ -78,7 +78,8 @@ def make_synthetic_dataset(
     rng = np.random.default_rng(seed)
     n = profile.n_joints
     ds = LeRobotDataset.create(
-        repo_id=repo_id, fps=int(round(profile.fps)), features=profile.features(use_videos=use_videos),
+        repo_id=repo_id, fps=int(round(profile.fps)),
+        features=profile.features(use_videos=use_videos),
         root=root, use_videos=use_videos, robot_type=profile.name,
         image_writer_threads=0, image_writer_processes=0,
     )

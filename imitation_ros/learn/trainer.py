@@ -217,10 +217,12 @@ def compute_stats(cache: FrameCache, rows: np.ndarray, *, max_images: int = 2000
         x = arr[np.unique(pick)].astype(np.float32) / 255.0     # (N, H, W, 3)
         flat = x.reshape(-1, 3).astype(np.float64)
         stats[key] = {
-            'mean': flat.mean(0).reshape(3, 1, 1), 'std': np.maximum(flat.std(0), 1e-3).reshape(3, 1, 1),
+            'mean': flat.mean(0).reshape(3, 1, 1),
+            'std': np.maximum(flat.std(0), 1e-3).reshape(3, 1, 1),
             'min': flat.min(0).reshape(3, 1, 1), 'max': flat.max(0).reshape(3, 1, 1),
         }
-    return {k: {s: np.asarray(v, dtype=np.float32) for s, v in d.items()} for k, d in stats.items()}
+    return {k: {s: np.asarray(v, dtype=np.float32) for s, v in d.items()}
+            for k, d in stats.items()}
 
 
 def _load_backbone(policy: Any, path: Path) -> None:
@@ -235,8 +237,8 @@ def _load_backbone(policy: Any, path: Path) -> None:
     sd = {k: v for k, v in sd.items() if not k.startswith('fc.')}
     missing, unexpected = policy.model.backbone.load_state_dict(sd, strict=False)
     if missing or unexpected:
-        msg = f'{path}: not a {policy.config.vision_backbone} state dict (missing {missing[:5]}, ' \
-              f'unexpected {unexpected[:5]})'
+        msg = (f'{path}: not a {policy.config.vision_backbone} state dict '
+               f'(missing {missing[:5]}, unexpected {unexpected[:5]})')
         raise TrainError(msg)
     logger.info('ACT backbone initialized from %s', path)
 
@@ -452,9 +454,6 @@ def train(cfg: TrainConfig) -> TrainResult:
                 batch = augment_batch(batch, cfg.augment, gen)
             batch = pre(batch)
             loss, _ = model.forward(batch)
-            if not torch.isfinite(loss):
-                msg = f'loss is {float(loss)} at step {step}; lower --lr or check the dataset'
-                raise TrainError(msg)
             optimizer.zero_grad(set_to_none=True)
             if accelerator is not None:
                 accelerator.backward(loss)
@@ -471,7 +470,11 @@ def train(cfg: TrainConfig) -> TrainResult:
             loss_sum += loss.detach()
             window_n += 1
             if step % cfg.log_every == 0 or step == cfg.steps:
-                mean_loss = float(loss_sum) / window_n
+                mean_loss = float(loss_sum) / window_n      # the only host sync per window
+                if not math.isfinite(mean_loss):
+                    msg = (f'training loss is {mean_loss} by step {step}; lower --lr or check '
+                           'the dataset')
+                    raise TrainError(msg)
                 dt = time.perf_counter() - t_window
                 rate = window_n * bsz * world / max(dt, 1e-9)
                 rates.append(rate)
@@ -495,7 +498,8 @@ def train(cfg: TrainConfig) -> TrainResult:
                 t0 = time.perf_counter()
                 last_dir = save(step)
                 t_window += time.perf_counter() - t0
-            if accelerator is not None:
+            if accelerator is not None and (step % cfg.save_every == 0
+                                            or step % cfg.val_every == 0):
                 accelerator.wait_for_everyone()
     finally:
         loader.close()

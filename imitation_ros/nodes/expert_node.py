@@ -3,7 +3,8 @@
 For each of ``episodes``: call ``<sim>/reset``; call ``<recorder>/start_episode`` (Trigger) if
 the recorder is there; stream the :class:`~imitation_ros.sim.expert.ScriptedExpert` command
 at ``rate_hz`` as the leader's JointState (profile action topic) and/or the follower command
-(profile forward or trajectory topic, by ``output``); then call
+(profile forward or trajectory topic, by ``output``) until the task has succeeded for
+``success_hold_s`` (sim time, from ``<sim>/task_state``) or ``episode_timeout_s``; then call
 ``<recorder>/stop_episode`` (SetBool, data = ``<sim>/success``). Exits 0 after the last
 episode. A timer-driven state machine; no callback ever waits on a service.
 """
@@ -17,6 +18,7 @@ from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run
 from imitation_ros.messages.codecs import fill_joint_state, joint_vector
 from imitation_ros.profile import load_profile
 from imitation_ros.resources import resolve_config
+from imitation_ros.sim.arm import TASK_STATE_NAMES
 from imitation_ros.sim.config import ExpertNodeConfig
 from imitation_ros.sim.expert import ExpertConfig, ScriptedExpert
 from imitation_ros.sim.model import ArmGeometry
@@ -59,6 +61,8 @@ class ExpertNode(Node):
         self._state, self._since = 'wait_sim', time.monotonic()
         self._episode, self._want, self._done, self._wins = 0, -1, 0, 0
         self._recorder = cfg.use_recorder
+        self._ok_since: float | None = None
+        self._ok_index = TASK_STATE_NAMES.index('success')
         self.create_timer(1.0 / cfg.rate_hz, self._tick)
 
     def _on_js(self, msg: Any) -> None:
@@ -104,6 +108,7 @@ class ExpertNode(Node):
             if self._task is not None and int(self._task[0]) == self._want and (
                     self._q is not None):
                 self.expert.reset()
+                self._ok_since = None
                 if self._recorder:
                     self._call(self._start, Trigger.Request(), self._on_started)
                 else:
@@ -131,7 +136,12 @@ class ExpertNode(Node):
     def _drive(self) -> None:
         cfg, task = self.cfg, self._task
         t_s = float(task[1])
-        if self.expert.done(t_s - cfg.settle_s) or t_s >= cfg.episode_timeout_s:
+        if not task[2 + self._ok_index]:
+            self._ok_since = None
+        elif self._ok_since is None:
+            self._ok_since = t_s
+        held = self._ok_since is not None and t_s - self._ok_since >= cfg.success_hold_s
+        if held or t_s >= cfg.episode_timeout_s:
             ok = self._success
             self._done += 1
             self._wins += int(ok)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from imitation_ros.record.bag_writer import BagWriter
 from imitation_ros.record.config import RecorderConfig
 from imitation_ros.record.health import HealthMonitor, header_stamp_ns
+from imitation_ros.record.info import bag_summary
 from imitation_ros.record.qos import choose_qos
+from imitation_ros.record.recover import RecoverReport, is_closed, recover_bag
 from imitation_ros.record.session import (
     EVENTS_TOPIC,
     EpisodeResult,
@@ -27,8 +29,12 @@ __all__ = [
     'Notice',
     'RecorderConfig',
     'RecordingSession',
+    'RecoverReport',
     'TopicPlan',
+    'bag_summary',
     'choose_qos',
     'header_stamp_ns',
+    'is_closed',
     'plan_topics',
+    'recover_bag',
 ]

@@ -16,7 +16,8 @@ Definitions (all per topic):
   that skipped frames does), else on receive times;
 * late: receive time minus header stamp above ``late_threshold_s`` (messages with a header
   only, and only when the profile aligns on header stamps);
-* silent: nothing received for ``silent_after_s`` (at least 3 expected periods).
+* silent: nothing received for ``silent_after_s`` (at least 3 expected periods); only topics
+  with an ``expected_hz`` (a sporadic topic without one may legitimately be quiet).
 """
 from __future__ import annotations
 
@@ -183,7 +184,7 @@ class HealthMonitor:
             state: Level = 'ok'
             reason = ''
             since = now_ns - (th.last_ns if th.count else self.start_ns)
-            if since > self._silent_ns(th):
+            if th.expected_hz and since > self._silent_ns(th):
                 state = 'error'
                 reason = (f'silent: no message for {since / 1e9:.1f} s' if th.count
                           else f'silent: no message received in {since / 1e9:.1f} s')

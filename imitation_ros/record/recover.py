@@ -437,8 +437,6 @@ def _recover_sqlite(bag: Path, data: Path, meta: dict[str, Any] | None,
                         (ev_id, t_ns, _maybe_zstd(blob, compressed)))
             counts[ev_id] = counts.get(ev_id, 0) + 1
             tmax = t_ns
-    conn.commit()
-    conn.close()
     conns = []
     for tid, name, mtype, qos, rihs in topics:
         c = Connection(id=tid, topic=name, msgtype=mtype,
@@ -458,6 +456,17 @@ def _recover_sqlite(bag: Path, data: Path, meta: dict[str, Any] | None,
         compression_format='zstd' if compressed else '',
         compression_mode='message' if compressed else '',
         custom_data={str(k): str(v) for k, v in custom.items()})
+    # rosbag2 keeps a copy of the metadata in the database (schema 4+), as rosbags' close does.
+    import yaml
+
+    has_table = cur.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                            "name = 'metadata'").fetchone()
+    if has_table and not cur.execute('SELECT COUNT(*) FROM metadata').fetchone()[0]:
+        cur.execute('INSERT INTO metadata(metadata_version, metadata) VALUES(?, ?)',
+                    (9, yaml.safe_dump(doc['rosbag2_bagfile_information'],
+                                       default_flow_style=False, sort_keys=False).strip()))
+    conn.commit()
+    conn.close()
     write_metadata(bag, doc, sync=True)
 
 

@@ -31,7 +31,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from imitation_ros.errors import BagError, ConfigError, MessageError, RecordError
 from imitation_ros.messages import normalize_type, typestore
@@ -41,6 +41,8 @@ from imitation_ros.record.joy import JoyButtons, JoyMapper
 from imitation_ros.record.qos import choose_qos
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from imitation_ros.profile import RobotProfile
     from imitation_ros.record.config import RecorderConfig
     from imitation_ros.record.health import StatusEntry
@@ -250,7 +252,7 @@ class RecordingSession:
         })
         bag.flush()
         self.bag = bag
-        self._next_flush_ns = now_ns + int(self.cfg.flush_period_s * 1e9)
+        self._next_flush_ns = now_ns + int(0.9 * self.cfg.flush_period_s * 1e9)
         logger.info('recording session bag %s (%s)', path, self.cfg.storage)
         return path
 
@@ -450,7 +452,8 @@ class RecordingSession:
             level = 'info' if ev.level == 'ok' else ('warn' if ev.level == 'warn' else 'error')
             notices.append(Notice(level, ev.text))
         if now_ns >= self._next_flush_ns:
-            self._next_flush_ns = now_ns + int(self.cfg.flush_period_s * 1e9)
+            # 0.9: the node ticks every 0.1 s, so data waits at most one flush period
+            self._next_flush_ns = now_ns + int(0.9 * self.cfg.flush_period_s * 1e9)
             self.bag.custom_data['imitation_ros.health'] = json.dumps(
                 self.health.totals(), sort_keys=True)
             try:

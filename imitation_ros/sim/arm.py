@@ -9,7 +9,7 @@ touches both fingers, i.e. it was really picked up. The gripper is wide (9.6 cm 
 Usage::
 
     sim = ArmSim(load_profile(config_path('sim_arm.yaml')))
-    obs = sim.reset(seed=0)               # {'observation.state': (6,), 'observation.images.front': HxWx3}
+    obs = sim.reset(seed=0)     # {'observation.state': (6,), 'observation.images.front': HxWx3}
     obs = sim.step(target_joint_positions)  # one control period (1 / fps)
     sim.success(), sim.task_state()
 
@@ -75,7 +75,8 @@ class ArmSimConfig:
                 msg = f'{name} must be >= 0, got {getattr(self, name)}'
                 raise SimError(msg)
         if self.cube_jitter_m > 0.05:
-            msg = f'cube_jitter_m must be <= 0.05 m (reach of the gripper), got {self.cube_jitter_m}'
+            msg = (f'cube_jitter_m must be <= 0.05 m (reach of the gripper), got '
+                   f'{self.cube_jitter_m}')
             raise SimError(msg)
         if self.lift_height_m <= 0:
             msg = f'lift_height_m must be > 0, got {self.lift_height_m}'

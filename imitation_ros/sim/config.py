@@ -19,7 +19,8 @@ class SimNodeConfig:
     """Parameters of ``sim_node``."""
 
     profile: str = 'sim_arm.yaml'        # robot profile: path, or file name under config/
-    task: str = 'lift_cube'              # lift_cube | aloha_transfer_cube | aloha_insertion | gym:<id>
+    task: str = 'lift_cube'              # lift_cube | aloha_transfer_cube | aloha_insertion
+                                         # | gym:<gymnasium id>
     adapter: str = ''                    # gym tasks: 'module:function' returning a GymAdapter
     seed: int = 0                        # episode k after start uses seed + k
     joint_state_hz: float = 100.0        # /joint_states rate, Hz (sim time)
@@ -59,7 +60,7 @@ class ExpertNodeConfig:
     output: Literal['leader', 'command', 'both'] = 'both'  # leader JointState and/or command
     rate_hz: float = 100.0               # command stream rate, Hz
     episodes: int = 3                    # episodes to run, then exit 0
-    episode_timeout_s: float = 10.0      # end an episode after this long regardless, s
+    episode_timeout_s: float = 8.0       # end an episode after this long regardless, s
     seed: int = 0                        # seed of the expert's noise draws
     noise_std_rad: float = 0.0           # Gaussian noise on every command, rad
     perturb_prob: float = 0.0            # chance per episode of one perturbation, [0, 1]
@@ -68,9 +69,12 @@ class ExpertNodeConfig:
     sim_wait_s: float = 30.0             # wait this long for the sim's reset service, s
     sim_node: str = '/sim'               # name of the sim node (its ~/reset, ~/success ...)
     recorder_node: str = '/recorder'     # name of the recorder node
-    settle_s: float = 0.3                # after the script, wait this long before stopping, s
+    success_hold_s: float = 0.5          # end an episode once success has held this long, s
 
     def __post_init__(self) -> None:
+        if self.success_hold_s < 0:
+            msg = f'expert: success_hold_s must be >= 0, got {self.success_hold_s}'
+            raise ConfigError(msg)
         if self.rate_hz <= 0 or self.episode_timeout_s <= 0:
             msg = (f'expert: rate_hz and episode_timeout_s must be > 0, got {self.rate_hz}, '
                    f'{self.episode_timeout_s}')

@@ -1,16 +1,22 @@
 """Scripted expert of the cube-lift task: what a person on a leader arm would stream.
 
-:class:`ScriptedExpert` maps (privileged task state, measured joints, time since the episode
-start) to a joint target, like a leader arm's joint state. It is time-indexed and smooth
-(minimum-jerk between waypoints), so its commands are easy to imitate::
+:class:`ScriptedExpert` maps (privileged task state, measured joints, time) to a joint target,
+like a leader arm's joint state. It is a *feedback* script: the phase and the target are
+functions of the current state (arm pose, gripper opening, cube pose), and the command leads
+the measured joints by at most ``lead_rad`` towards the phase's goal. That makes the demos
+Markovian in the robot's state, so a policy that sees only joint states (plus images for the
+cube) can imitate them, and the script recovers from noise and pushes by itself::
 
-    t [s]  0 ........ approach_s ... +descend_s ... +close_s ... +lift_s ... +hold_s
-           start pose -> above cube -> around cube -> close     -> lift     -> hold
+    gripper open,  grasp point off the cube's xy      -> approach: go above the cube
+    gripper not yet fully open, above the cube         -> wait there, opening
+    gripper open,  over the cube, above grasp height   -> descend onto the cube
+    gripper open,  at grasp height                     -> close
+    gripper part-closed (holding the cube)             -> lift
+    gripper fully closed (missed the cube)             -> open again (then approach)
 
-The grasp target follows the cube until the gripper starts closing. For DAgger-style data it
-can add Gaussian noise to every command (``noise_std_rad``) and, with probability
-``perturb_prob`` per episode, push the arm off course for ``perturb_duration_s`` at a random
-time; the script then recovers on its own.
+For DAgger-style data it can add Gaussian noise to every command (``noise_std_rad``) and,
+with probability ``perturb_prob`` per episode, push the arm off course for
+``perturb_duration_s`` at a random time.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from imitation_ros.errors import ConfigError, SimError
-from imitation_ros.sim.kinematics import grasp_ik
+from imitation_ros.sim.kinematics import grasp_ik, grasp_point
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,27 +40,33 @@ ARM5 = ('shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpertConfig:
-    """Timing and noise of the scripted expert."""
+    """Gains, thresholds and noise of the scripted expert."""
 
-    approach_s: float = 1.2         # start pose -> above the cube, s
-    descend_s: float = 0.7          # above the cube -> fingers around it, s
-    close_s: float = 0.5            # close the gripper, s
-    lift_s: float = 0.9             # lift, s
-    hold_s: float = 0.5             # hold the cube up before the episode may end, s
-    hover_m: float = 0.07           # approach height of the grasp point above the cube, m
-    lift_m: float = 0.11            # how high to lift the grasp point, m
-    grasp_depth_m: float = 0.005    # grasp point below the cube centre, m
-    open_rad: float = 1.0           # gripper command when open, rad
-    closed_rad: float = 0.0         # gripper command when closing on the cube, rad
-    noise_std_rad: float = 0.0      # Gaussian noise added to every command, rad
-    perturb_prob: float = 0.0       # chance per episode of one perturbation, [0, 1]
-    perturb_rad: float = 0.25       # perturbation size (uniform +- per arm joint), rad
-    perturb_duration_s: float = 0.4  # how long a perturbation lasts, s
+    lead_rad: float = 0.1             # command leads the measured arm joints by at most this, rad
+    descend_step_m: float = 0.03      # descend goal: this far below the grasp point, m
+    hover_m: float = 0.07             # approach height of the grasp point above the cube, m
+    lift_m: float = 0.11              # lift the grasp point this far above the grasp, m
+    grasp_depth_m: float = 0.005      # grasp point below the cube centre, m
+    align_m: float = 0.012            # over the cube when the grasp point is this close in xy, m
+    align_low_m: float = 0.025        # same, once below the hover height (wide gripper), m
+    at_grasp_m: float = 0.008         # close when the grasp point is this close to grasp height, m
+    open_rad: float = 1.0             # gripper command when open, rad
+    closed_rad: float = 0.0           # gripper command when closing, rad
+    open_ready_rad: float = 0.9       # descend only once the gripper is open this far, rad
+    holding_rad: float = 0.45         # measured gripper below this: closed on something, rad
+    missed_rad: float = 0.15          # measured gripper below this: closed on nothing, rad
+    episode_s: float = 5.0            # length of an in-process episode, s
+    hold_s: float = 0.5               # a node ends the episode after success held this long, s
+    noise_std_rad: float = 0.0        # Gaussian noise added to every command, rad
+    perturb_prob: float = 0.0         # chance per episode of one perturbation, [0, 1]
+    perturb_rad: float = 0.25         # perturbation size (uniform +- per arm joint), rad
+    perturb_duration_s: float = 0.4   # how long a perturbation lasts, s
 
     def __post_init__(self) -> None:
-        for name in ('approach_s', 'descend_s', 'close_s', 'lift_s'):
+        for name in ('lead_rad', 'descend_step_m', 'hover_m', 'lift_m', 'align_m',
+                     'align_low_m', 'at_grasp_m', 'episode_s'):
             if getattr(self, name) <= 0:
-                msg = f'expert {name} must be > 0 s, got {getattr(self, name)}'
+                msg = f'expert {name} must be > 0, got {getattr(self, name)}'
                 raise ConfigError(msg)
         for name in ('hold_s', 'noise_std_rad', 'perturb_rad', 'perturb_duration_s'):
             if getattr(self, name) < 0:
@@ -63,31 +75,30 @@ class ExpertConfig:
         if not 0.0 <= self.perturb_prob <= 1.0:
             msg = f'expert perturb_prob must be in [0, 1], got {self.perturb_prob}'
             raise ConfigError(msg)
+        if not self.missed_rad < self.holding_rad < self.open_ready_rad <= self.open_rad:
+            msg = (f'expert needs missed_rad < holding_rad < open_ready_rad <= open_rad, got '
+                   f'{self.missed_rad}, {self.holding_rad}, {self.open_ready_rad}, '
+                   f'{self.open_rad}')
+            raise ConfigError(msg)
 
     @property
     def duration_s(self) -> float:
-        """Length of the whole script (the episode may end after it), s."""
-        return self.approach_s + self.descend_s + self.close_s + self.lift_s + self.hold_s
-
-
-def min_jerk(s: float) -> float:
-    """Minimum-jerk profile: 0 at s <= 0, 1 at s >= 1, zero velocity at both ends."""
-    s = min(max(s, 0.0), 1.0)
-    return s * s * s * (10.0 - 15.0 * s + 6.0 * s * s)
+        """Length of an in-process evaluation episode, s."""
+        return self.episode_s
 
 
 class ScriptedExpert:
-    """Time-indexed pick-and-lift script over the arm's joints (see module docstring)."""
+    """State-feedback pick-and-lift script over the arm's joints (see module docstring)."""
 
     def __init__(self, geometry: ArmGeometry, joint_names: Sequence[str],
                  config: ExpertConfig | None = None, *, seed: int | None = None) -> None:
         """Create the expert.
 
         Args:
-            geometry: Arm lengths (for inverse kinematics).
+            geometry: Arm lengths (for kinematics).
             joint_names: Output joint order (the profile's); must contain the arm joints and
                 ``gripper``.
-            config: Timing and noise.
+            config: Gains, thresholds and noise.
             seed: Seed of the noise and perturbation draws.
 
         Raises:
@@ -104,82 +115,66 @@ class ScriptedExpert:
         self._arm = np.array([names.index(n) for n in ARM5])
         self._grip = names.index('gripper')
         self._rng = np.random.default_rng(seed)
+        self.phase = 'approach'
         self.reset()
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget the last episode (start pose, frozen grasp); optionally reseed the noise."""
+        """Start a new episode (draws its perturbation); optionally reseed the noise."""
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        self._start: NDArray[np.float64] | None = None
-        self._grasp: NDArray[np.float64] | None = None
-        self._grasp_yaw = 0.0
+        self.phase = 'approach'
         self._perturb_at_s = -1.0
         self._perturb = np.zeros(len(ARM5))
         cfg = self.config
         if cfg.perturb_prob > 0 and self._rng.random() < cfg.perturb_prob:
-            self._perturb_at_s = float(self._rng.uniform(0.3, cfg.duration_s - cfg.hold_s))
+            self._perturb_at_s = float(self._rng.uniform(0.3, max(0.4, cfg.episode_s - 2.0)))
             self._perturb = self._rng.uniform(-cfg.perturb_rad, cfg.perturb_rad, len(ARM5))
 
-    def done(self, t_s: float) -> bool:
-        """True once the script (including the hold) is over."""
-        return t_s >= self.config.duration_s
-
-    def phase(self, t_s: float) -> str:
-        """Name of the script phase at ``t_s`` (for logs)."""
-        c = self.config
-        for name, end in (('approach', c.approach_s), ('descend', c.approach_s + c.descend_s),
-                          ('close', c.approach_s + c.descend_s + c.close_s),
-                          ('lift', c.duration_s - c.hold_s), ('hold', c.duration_s)):
-            if t_s < end:
-                return name
-        return 'done'
+    def _goal(self, cube: NDArray[np.float64], yaw: float, q: NDArray[np.float64]
+              ) -> tuple[str, NDArray[np.float64] | None, float]:
+        """(phase, arm goal or None to hold, gripper command) for the current state."""
+        c, g = self.config, self.geometry
+        grasp = cube + np.array([0.0, 0.0, -c.grasp_depth_m])
+        hover_z = grasp[2] + c.hover_m
+        tip = grasp_point(g, q[self._arm])
+        grip = float(q[self._grip])
+        if grip < c.missed_rad:                                 # closed on nothing: reopen
+            return 'reopen', None, c.open_rad
+        if grip < c.holding_rad:                                # holding the cube: lift
+            return 'lift', grasp_ik(g, grasp + np.array([0.0, 0.0, c.lift_m]), yaw), \
+                c.closed_rad
+        xy_err = float(np.hypot(*(tip[:2] - grasp[:2])))
+        align = c.align_m if tip[2] > hover_z - 0.01 else c.align_low_m
+        if xy_err > align or (grip < c.open_ready_rad and tip[2] > hover_z - 0.01):
+            # go above the cube (and stay there until the gripper is fully open, so that a
+            # half-open gripper low over the cube only ever means "closing")
+            return 'approach', grasp_ik(g, np.array([grasp[0], grasp[1], hover_z]), yaw), \
+                c.open_rad
+        if tip[2] > grasp[2] + c.at_grasp_m:                    # descend onto it
+            z = max(grasp[2], tip[2] - c.descend_step_m)
+            return 'descend', grasp_ik(g, np.array([grasp[0], grasp[1], z]), yaw), c.open_rad
+        return 'close', grasp_ik(g, grasp, yaw), c.closed_rad
 
     def act(self, task_state: NDArray[np.floating], joint_positions: NDArray[np.floating],
             t_s: float) -> NDArray[np.float64]:
-        """Return the leader-arm joint target at time ``t_s`` of the episode.
+        """Return the leader-arm joint target for the current state.
 
         Args:
             task_state: The sim's task state (``cube_x, cube_y, cube_z, cube_yaw, ...``).
-            joint_positions: Measured joints in ``joint_names`` order; the first call of an
-                episode takes them as the start pose.
-            t_s: Time since the episode started, s.
+            joint_positions: Measured joints in ``joint_names`` order, rad.
+            t_s: Time since the episode started, s (times the perturbation only).
 
         Returns:
             Joint targets in ``joint_names`` order, rad (unclamped: the sim clamps).
         """
-        c, g = self.config, self.geometry
-        q_meas = np.asarray(joint_positions, dtype=np.float64)
-        if self._start is None:
-            self._start = q_meas.copy()
+        c = self.config
+        q = np.asarray(joint_positions, dtype=np.float64)
         cube = np.asarray(task_state[:3], dtype=np.float64)
-        yaw = float(task_state[3])
-        t1 = c.approach_s
-        t2 = t1 + c.descend_s
-        t3 = t2 + c.close_s
-        if t_s < t2 or self._grasp is None:
-            self._grasp = cube + np.array([0.0, 0.0, -c.grasp_depth_m])
-            self._grasp_yaw = yaw
-        grasp = self._grasp
-        above = grasp + np.array([0.0, 0.0, c.hover_m])
-        out = np.empty(len(self.joint_names))
-        grip = c.open_rad
-        if t_s < t1:
-            s = min_jerk(t_s / t1)
-            q_above = grasp_ik(g, above, self._grasp_yaw)
-            start = self._start[self._arm]
-            out[self._arm] = start + s * (q_above - start)
-            out[self._grip] = self._start[self._grip] + s * (c.open_rad - self._start[self._grip])
-        else:
-            if t_s < t2:
-                p = above + min_jerk((t_s - t1) / c.descend_s) * (grasp - above)
-            elif t_s < t3:
-                p = grasp
-                grip = c.open_rad + min_jerk((t_s - t2) / c.close_s) * (c.closed_rad - c.open_rad)
-            else:
-                p = grasp + np.array([0.0, 0.0, c.lift_m * min_jerk((t_s - t3) / c.lift_s)])
-                grip = c.closed_rad
-            out[self._arm] = grasp_ik(g, p, self._grasp_yaw)
-            out[self._grip] = grip
+        self.phase, goal, grip = self._goal(cube, float(task_state[3]), q)
+        out = q.copy()
+        if goal is not None:
+            out[self._arm] = q[self._arm] + np.clip(goal - q[self._arm], -c.lead_rad, c.lead_rad)
+        out[self._grip] = grip
         if self._perturb_at_s >= 0 and 0 <= t_s - self._perturb_at_s < c.perturb_duration_s:
             out[self._arm] += self._perturb
         if c.noise_std_rad > 0:

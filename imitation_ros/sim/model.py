@@ -183,13 +183,15 @@ def build_mjcf(profile: RobotProfile, geometry: ArmGeometry | None = None, *,
                   <joint name="finger_a" type="slide" axis="0 1 0"
                          range="-0.002 {finger_travel:.4f}" damping="2" armature="0.01"/>
                   <geom name="finger_a" type="box" size="0.016 0.005 {fing_len / 2}"
-                        pos="0 {fx:.4f} {fing_len / 2}" material="dark" friction="1.5 0.03 0.001"/>
+                        pos="0 {fx:.4f} {fing_len / 2}" material="dark"
+                        friction="1.5 0.03 0.001"/>
                 </body>
                 <body name="finger_b" pos="0 0 {palm_z - hand_z:.4f}">
                   <joint name="finger_b" type="slide" axis="0 -1 0"
                          range="-0.002 {finger_travel:.4f}" damping="2" armature="0.01"/>
                   <geom name="finger_b" type="box" size="0.016 0.005 {fing_len / 2}"
-                        pos="0 {-fx:.4f} {fing_len / 2}" material="dark" friction="1.5 0.03 0.001"/>
+                        pos="0 {-fx:.4f} {fing_len / 2}" material="dark"
+                        friction="1.5 0.03 0.001"/>
                 </body>
               </body>
             </body>

@@ -30,7 +30,8 @@ class SimRunner:
     """Steps a sim in real time and says when to publish what (see module docstring)."""
 
     def __init__(self, sim: SimRobot, rates_hz: dict[str, float], *, seed: int = 0,
-                 real_time_factor: float = 1.0, max_catch_up_s: float = 0.25) -> None:
+                 real_time_factor: float = 1.0, max_catch_up_s: float = 1.0,
+                 max_step_per_call_s: float = 0.05) -> None:
         """Create the runner and reset the sim to episode 0 (seed ``seed``).
 
         Args:
@@ -39,6 +40,9 @@ class SimRunner:
             seed: Seed of episode 0; episode k uses ``seed + k``.
             real_time_factor: Sim seconds per wall second.
             max_catch_up_s: Largest lag behind real time before the pacer gives up time.
+            max_step_per_call_s: Most sim time one :meth:`run_until` call advances: after a
+                stall the sim catches up over several calls, so commands that arrive in
+                between still act at the right time instead of after a long burst.
         """
         self.sim = sim
         self.base_seed = seed
@@ -48,6 +52,7 @@ class SimRunner:
         self.follower = TrajectoryFollower(sim.joint_names)
         self.pacer = Pacer(real_time_factor=real_time_factor, max_catch_up_s=max_catch_up_s)
         self.schedule = RateSchedule(dict(rates_hz))
+        self.max_step_per_call_s = max_step_per_call_s
         self.clamp_count = 0
         self.last_clamp = ClampReport()
         self.last_clamp_source = ''
@@ -132,7 +137,8 @@ class SimRunner:
         Returns:
             The node time reached, s.
         """
-        goal = self.pacer.goal(wall_s, self.time_s)
+        goal = min(self.pacer.goal(wall_s, self.time_s),
+                   self.time_s + self.max_step_per_call_s)
         for t_s, names in self.schedule.pop_due(goal):
             self._step_to(t_s)
             emit(self.time_s, names)

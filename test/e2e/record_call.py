@@ -3,7 +3,7 @@
     python test/e2e/record_call.py start sleep:2 stop:true start sleep:1 discard status
 
 Steps: ``start``, ``stop:true|false``, ``discard``, ``sleep:S``, ``status`` (waits for one
-``/recorder/status`` message). Prints one JSON line per step: the service response, or the
+``/recorder/status`` message), ``diagnostics`` (waits for one ``/diagnostics`` array). Prints one JSON line per step: the service response, or the
 status document, with the wall-clock time (ns) at which the response arrived.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import Any
 
 from imitation_ros import graph
 from imitation_ros.graph import Node, msg_type, qos_profile, spin_once, srv_type
@@ -19,12 +20,19 @@ Trigger = srv_type('std_srvs/srv/Trigger')
 SetBool = srv_type('std_srvs/srv/SetBool')
 
 
+def _level(value: Any) -> int:
+    return value[0] if isinstance(value, (bytes, bytearray)) else int(value)
+
+
 def main() -> int:
     graph.init([sys.argv[0]])
     node = Node('record_test_caller')
     status: list[str] = []
     node.create_subscription(msg_type('std_msgs/msg/String'), '/recorder/status',
                              lambda m: status.append(m.data), qos_profile('reliable'))
+    diags: list[Any] = []
+    node.create_subscription(msg_type('diagnostic_msgs/msg/DiagnosticArray'), '/diagnostics',
+                             diags.append, qos_profile('reliable'))
     clients = {
         'start': (node.create_client(Trigger, '/recorder/start_episode'), Trigger),
         'stop': (node.create_client(SetBool, '/recorder/stop_episode'), SetBool),
@@ -45,6 +53,16 @@ def main() -> int:
                     spin_once(node, timeout_sec=0.05)
                 print(json.dumps({'step': step, 'status': json.loads(status[-1])
                                   if status else None, 't_ns': time.time_ns()}), flush=True)
+                continue
+            if name == 'diagnostics':
+                diags.clear()
+                end = time.monotonic() + 5.0
+                while not diags and time.monotonic() < end:
+                    spin_once(node, timeout_sec=0.05)
+                entries = [{'name': st.name, 'level': _level(st.level), 'message': st.message,
+                            'values': {kv.key: kv.value for kv in st.values}}
+                           for st in (diags[-1].status if diags else [])]
+                print(json.dumps({'step': step, 'diagnostics': entries}), flush=True)
                 continue
             client, srv = clients[name]
             if not client.wait_for_service(timeout_sec=30.0):

@@ -4,9 +4,11 @@ Processes: ``record_publisher.py`` (the sim_arm profile's topics, stamped with t
 time), ``recorder_node`` (the executable), ``record_call.py`` (the operator's service calls).
 
 Regressions pinned:
+- ~/status (JSON) and /diagnostics (one status per topic, with counts) are published;
 - start / stop(success) / discard / SIGINT give a complete bag readable by rosbags AnyReader
   whose events say START, STOP(success), START, DISCARD, START, STOP(shutdown), and that
   holds >= 99 % of the messages published inside each kept episode;
+- SIGTERM mid-episode also closes the bag (STOP, success false, 'shut down');
 - kill -9 mid-episode, then ``imitation-ros bag recover`` keeps >= 99 % of the messages
   published more than one second before the kill;
 - a bad profile or an unknown topic type exits non-zero with a clear message before any bag
@@ -97,9 +99,13 @@ def rig(tmp_path: Path, node_env: dict[str, str], python: str):  # noqa: ANN201
 def test_sigint_gives_complete_bag(rig, python: str, tmp_path: Path) -> None:  # noqa: ANN001
     env, out, sent_log, pub, rec = rig
     res = _calls(python, env, 'start', 'sleep:2.5', 'stop:true', 'start', 'sleep:1',
-                 'discard', 'start', 'sleep:1.5', 'status')
-    assert res[-1]['status']['recording'] is True
-    assert res[-1]['status']['episode_index'] == 2
+                 'discard', 'start', 'sleep:1.5', 'status', 'diagnostics')
+    assert res[-2]['status']['recording'] is True
+    assert res[-2]['status']['episode_index'] == 2
+    assert res[-2]['status']['counts']['/joint_states'] > 0
+    diags = {d['name']: d for d in res[-1]['diagnostics']}
+    assert set(diags) == {f'recorder: {t}' for t in TOPICS}
+    assert int(diags['recorder: /joint_states']['values']['count']) > 100
     assert _stop(rec) == 0, (tmp_path / 'rec.log').read_text()
     _stop(pub)
     sent = json.loads(sent_log.read_text())
@@ -115,6 +121,19 @@ def test_sigint_gives_complete_bag(rig, python: str, tmp_path: Path) -> None:  #
         assert total > 0 and n >= 0.99 * total, (topic, n, total, kept)
     health = json.loads((bag / 'health.json').read_text())
     assert health['episodes'][0]['kept'] and health['episodes'][0]['frames'] >= 60
+
+
+def test_sigterm_closes_bag(rig, python: str, tmp_path: Path) -> None:  # noqa: ANN001
+    env, out, _sent_log, pub, rec = rig
+    _calls(python, env, 'start', 'sleep:1.5')
+    assert _stop(rec, signal.SIGTERM) == 0, (tmp_path / 'rec.log').read_text()
+    _stop(pub)
+    [bag] = list(out.iterdir())
+    assert "imitation_ros.closed: 'true'" in (bag / 'metadata.yaml').read_text()
+    stamps, events = _stamps(bag)
+    assert [e[:3] for e in events] == [(0, 0, False), (1, 0, False)]
+    assert 'shut down' in events[-1][3]
+    assert len(stamps['/joint_states']) >= 20
 
 
 def test_kill9_then_recover(rig, python: str, tmp_path: Path) -> None:  # noqa: ANN001

@@ -1,8 +1,9 @@
 """sim_node and expert_node as real processes over DDS (the graph layer's DDS backend).
 
 Regressions pinned:
-- measured receive rates of /joint_states, the camera and /clock are within 5 % of the
-  configured rates; stamps advance and frame ids are set; the image has the profile's size;
+- measured receive rates of /joint_states, the camera (raw and compressed) and /clock are
+  within 5 % of the configured rates, /clock advances at real time; stamps advance, frame
+  ids are set; the image has the profile's size and the JPEG decodes to it;
 - a forward command outside the joint limits is clamped (the joint stops at the limit) and
   reported (/diagnostics clamped_commands >= 1 and a warning in the sim's log); a
   JointTrajectory is followed to its point;
@@ -45,6 +46,9 @@ node.create_subscription(msg_type('sensor_msgs/msg/JointState'), '/joint_states'
                          keep('js'), qos_profile('reliable'))
 node.create_subscription(msg_type('sensor_msgs/msg/Image'), '/camera/color/image_raw',
                          keep('cam'), qos_profile('sensor_data'))
+node.create_subscription(msg_type('sensor_msgs/msg/CompressedImage'),
+                         '/camera/color/image_raw/compressed', keep('ccam'),
+                         qos_profile('sensor_data'))
 node.create_subscription(msg_type('rosgraph_msgs/msg/Clock'), '/clock', keep('clock'),
                          qos_profile('reliable'))
 node.create_subscription(msg_type('diagnostic_msgs/msg/DiagnosticArray'), '/diagnostics',
@@ -63,17 +67,20 @@ if mode == 'rates':
     spin_for(warm_s)
     seen.clear()
     spin_for(window_s)
-    for name in ('js', 'cam', 'clock'):
+    for name in ('js', 'cam', 'ccam', 'clock'):
         items = seen.get(name, [])
         t = [a for a, _ in items]
         out[name + '_hz'] = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 2 else 0.0
-        if name != 'clock':
+        if name in ('js', 'cam'):
             st = [stamp_ns(m) for _, m in items]
             out[name + '_stamps_increase'] = all(b > a for a, b in zip(st, st[1:]))
             out[name + '_frame'] = items[-1][1].header.frame_id if items else ''
     img = last.get('cam')
     out['cam_hw'] = [int(img.height), int(img.width)] if img is not None else None
     out['cam_enc'] = str(img.encoding) if img is not None else None
+    from imitation_ros.messages.codecs import compressed_to_rgb
+    cimg = last.get('ccam')
+    out['ccam_shape'] = list(compressed_to_rgb(cimg).shape) if cimg is not None else None
     out['wall_vs_clock_s'] = ((seen['clock'][-1][1].clock.sec - seen['clock'][0][1].clock.sec)
                               + (seen['clock'][-1][1].clock.nanosec
                                  - seen['clock'][0][1].clock.nanosec) * 1e-9) / (
@@ -138,7 +145,7 @@ def _probe(python, node_env, tmp_path: Path, *args: str) -> dict:
 
 def test_published_rates_match_configuration(python, node_env, tmp_path):
     log = tmp_path / 'sim.log'
-    sim = _start_sim(python, node_env, log)
+    sim = _start_sim(python, node_env, log, '-p', 'compressed:=true')
     try:
         out = _probe(python, node_env, tmp_path, 'rates', '2.0', '6.0')
     finally:
@@ -152,6 +159,10 @@ def test_published_rates_match_configuration(python, node_env, tmp_path):
     assert out['js_frame'] == 'base_link'
     assert out['cam_frame'] == 'front_camera_optical_frame'
     assert out['cam_hw'] == [96, 128] and out['cam_enc'] == 'rgb8'
+    assert out['ccam_hz'] == pytest.approx(30.0, rel=0.05), out
+    assert out['ccam_shape'] == [96, 128, 3]
+    print('measured rates:', {k: round(v, 2) for k, v in out.items() if k.endswith('_hz')},
+          'sim s per wall s:', round(out['wall_vs_clock_s'], 4))
 
 
 def test_out_of_limit_command_is_clamped_and_reported(python, node_env, tmp_path):

@@ -128,8 +128,8 @@ def test_episodes_from_events_frame_by_frame(tmp_path: Path, storage: str) -> No
     assert aligned[0].episode.start_ns == bag.t0_ns + round(0.2 * NS)
     assert aligned[3].episode.end_ns == max(int(v.max()) for v in bag.header_ns.values())
     assert _check_frames(aligned, bag, prof, receive=False) >= 25
-    # the front camera gap (0.45..0.75 s, max age 0.1 s) the newest frame at 0.4353 s is stale from tick 0.55 to
-    # 0.75 (the next frame is stamped 0.7687): 5 ticks dropped
+    # front camera gap (0.45..0.75 s, max age 0.1 s): the frame stamped 0.4353 s is stale
+    # from tick 0.55 to 0.75 (the next one is stamped 0.7687 s): 5 ticks dropped
     q = aligned[0].quality
     assert q.dropped_per_stream[image_key('front')] == 5
     assert q.dropped_per_stream[image_key('wrist')] == 0

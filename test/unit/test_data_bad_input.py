@@ -72,7 +72,7 @@ def test_garbled_mcap(tmp_path: Path, good_bags: dict[str, Path]) -> None:
 def test_unclosed_bag_without_metadata(tmp_path: Path, good_bags: dict[str, Path]) -> None:
     bag = _copy(good_bags['mcap'], tmp_path / 'unclosed')
     (bag / 'metadata.yaml').unlink()
-    with pytest.raises(BagError, match=r'unclosed.*no metadata.yaml.*not closed'):
+    with pytest.raises(BagError, match=r'unclosed.*no metadata.yaml.*not closed.*bag recover'):
         _scan(bag)
 
 

@@ -8,7 +8,8 @@ Regressions pinned:
 - failed / discarded episodes are left out by default and kept with keep_failed, flagged in
   quality/report.json (status, kept, dataset_episode); report.png is written;
 - a re-run with the same bags rewrites nothing; a new bag is converted alone and appended;
-  a changed setting (fps) reconverts.
+  a changed setting (fps) reconverts;
+- lerobot's streaming encoder path (no PNG frames) writes every frame, none dropped.
 """
 from __future__ import annotations
 
@@ -138,3 +139,16 @@ def test_refuses_foreign_output_folder(tmp_path: Path, bags: list[Path]) -> None
     with pytest.raises(DatasetError, match='not written by imitation-ros convert'):
         convert_bags(bags[:1], PROFILE, tmp_path / 'mine', ConvertOptions())
     assert (tmp_path / 'mine' / 'thesis.txt').is_file()
+
+
+def test_streaming_encoder_path(tmp_path: Path, bags: list[Path]) -> None:
+    out = tmp_path / 'ds'
+    summary = convert_bags(bags[2:], PROFILE, out, ConvertOptions(streaming_encoding=True))
+    ds = _load(out)
+    (a0, _, a2) = _aligned(bags[2])
+    assert summary.frames == ds.num_frames == len(a0) + len(a2)
+    for i, (a, f) in enumerate([(a0, 0), (a0, len(a0) - 1), (a2, 0), (a2, len(a2) - 1)]):
+        idx = f if a is a0 else len(a0) + f
+        got = ds[idx][image_key('front')].numpy().reshape(3, -1).mean(axis=1)
+        want = np.array(image_colour(int(a.cam_index[image_key('front')][f]))) / 255.0
+        np.testing.assert_allclose(got, want, atol=0.04, err_msg=str(i))

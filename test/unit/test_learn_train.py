@@ -9,7 +9,7 @@ Regressions pinned:
 - the run folder has lerobot's layout: checkpoints/<step>/pretrained_model, training_state,
   a ``last`` link, metrics.jsonl, loss.png.
 
-Sized for 2 shared cores: 16x24 images, tiny models, one thread; about 20-50 s per policy.
+Sized for 2 shared cores: 24x32 images, tiny models, one thread; about 20-50 s per policy.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ TINY = {
 
 @pytest.fixture(scope='module')
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    profile = shrink_cameras(load_profile(ROOT / 'config' / 'sim_arm.yaml'), 16, 24)
+    profile = shrink_cameras(load_profile(ROOT / 'config' / 'sim_arm.yaml'), 24, 32)
     return make_synthetic_dataset(tmp_path_factory.mktemp('ds') / 'tiny', profile, n_episodes=4,
                                   n_frames=30, use_videos=True, seed=0)
 

@@ -129,3 +129,15 @@ def test_realbag_truncated(tmp_path: Path, realbags: Path) -> None:
     assert not report.was_closed and report.messages_kept > 500
     counts, times, _ = _read(bag)
     assert counts['/joint_states'] > 300 and '/camera/color/image_raw' in counts
+
+
+def test_realbag_sqlite_without_metadata(tmp_path: Path, realbags: Path) -> None:
+    bag = tmp_path / 'arm_sqlite3'
+    shutil.copytree(realbags / 'arm_sqlite3', bag)
+    for f in bag.iterdir():
+        f.chmod(0o644)
+    (bag / 'metadata.yaml').unlink()
+    report = recover_bag(bag)
+    assert not report.was_closed and report.messages_kept == 2214
+    counts, _times, _ = _read(bag)
+    assert counts['/joint_states'] == 1196

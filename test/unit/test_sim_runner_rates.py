@@ -4,8 +4,8 @@ Regressions pinned:
 - over 3 s of (simulated) wall time, joint_states/camera/clock events come at exactly their
   configured rates, and sim time tracks wall time x real_time_factor;
 - node time is monotonic across resets and each reset uses seed + episode;
-- when the sim falls far behind, the pacer gives up time (counts a lag event) instead of
-  bursting;
+- after a stall the sim catches up in steps of at most max_step_per_call_s (commands in
+  between act on time); when it falls far behind, the pacer gives up time (a lag event);
 - a forward command outside limits is clamped and counted; a trajectory point outside limits
   is reported once per trajectory.
 """
@@ -61,6 +61,17 @@ def test_reset_seeds_and_monotonic_time(sim):
     assert runner.reset() == (2, 12)
 
 
+def test_stall_is_caught_up_in_small_steps(sim):
+    runner = SimRunner(sim, {'joint_states': 100.0}, seed=0, max_step_per_call_s=0.05)
+    runner.run_until(0.0, lambda *a: None)
+    runner.run_until(0.5, lambda *a: None)          # the timer stalled for 0.5 s
+    assert runner.time_s == pytest.approx(0.05, abs=0.003)
+    for k in range(12):                             # then catches up, 50 ms per call
+        runner.run_until(0.5 + k * 0.001, lambda *a: None)
+    assert runner.time_s == pytest.approx(0.5 + 11 * 0.001, abs=0.003)
+    assert runner.pacer.lag_events == 0
+
+
 def test_pacer_gives_up_time_when_far_behind():
     p = Pacer(real_time_factor=1.0, max_catch_up_s=0.25)
     assert p.goal(0.0, 0.0) == 0.0
@@ -94,7 +105,8 @@ def test_commands_clamped_and_reported(sim):
     rep = runner.trajectory(['elbow_flex'], [0.5], [[-5.0]], None, start_s=None,
                             source='/arm_controller/joint_trajectory')
     assert rep.clamped == ('elbow_flex',) and runner.clamp_count == 2
-    runner.run_until(1.0, lambda *a: None)
+    for k in range(1, 101):
+        runner.run_until(k * 0.01, lambda *a: None)
     i = sim.joint_names.index('elbow_flex')
     assert sim.target[i] == pytest.approx(sim.lower_rad[i])
     assert np.all(sim.joint_positions() >= sim.lower_rad - 0.03)

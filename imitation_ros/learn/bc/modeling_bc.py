@@ -114,4 +114,4 @@ class BCPolicy(PreTrainedPolicy):
             loss = (err * mask).sum() / (mask.sum() * err.shape[-1]).clamp_min(1.0)
         else:
             loss = err.mean()
-        return loss, {f'{self.config.loss}_loss': loss.item()}
+        return loss, {}   # no .item() here: it would force a device sync every step
