@@ -155,6 +155,10 @@ def main() -> None:
     ap.add_argument('--frames', type=int, default=60, help='synthetic frames per episode')
     ap.add_argument('--workers', type=int, default=None,
                     help='lerobot-train --num_workers (default min(4, CPUs))')
+    ap.add_argument('--data-only', action='store_true',
+                    help='compare the data pipelines only (no training)')
+    ap.add_argument('--height', type=int, help='synthetic camera height (default: profile)')
+    ap.add_argument('--width', type=int, help='synthetic camera width (default: profile)')
     ap.add_argument('--data-batches', type=int, default=20,
                     help='batches timed in the data-only comparison')
     ap.add_argument('--threads', type=int, default=int(os.environ.get('OMP_NUM_THREADS', '1')))
@@ -164,7 +168,7 @@ def main() -> None:
 
     from imitation_ros.learn.inference import resolve_device
     from imitation_ros.learn.policies import POLICY_DEFAULTS
-    from imitation_ros.learn.synthetic import make_synthetic_dataset
+    from imitation_ros.learn.synthetic import make_synthetic_dataset, shrink_cameras
     from imitation_ros.profile import load_profile
 
     torch.set_num_threads(args.threads)
@@ -178,6 +182,10 @@ def main() -> None:
             dataset = Path(args.dataset).resolve()
         else:
             profile = load_profile(ROOT / 'config' / 'sim_arm.yaml')
+            if args.height or args.width:
+                cam = profile.cameras[0]
+                profile = shrink_cameras(profile, args.height or cam.height,
+                                         args.width or cam.width)
             dataset = make_synthetic_dataset(tmp / 'ds', profile, n_episodes=args.episodes,
                                              n_frames=args.frames, use_videos=True)
         info = json.loads((dataset / 'meta' / 'info.json').read_text())
@@ -187,6 +195,13 @@ def main() -> None:
               f'device {dev.type} ({card}), lerobot workers {workers}')
         for policy in args.policy.split(','):
             overrides = dict(POLICY_DEFAULTS[policy])
+            if args.data_only:
+                d_ours, d_theirs = data_only(dataset, policy, overrides, args.batch_size,
+                                             args.data_batches, dev.type, workers)
+                print(f'{policy:9s} data-only: ours {d_ours:8.1f} samples/s | lerobot '
+                      f'DataLoader {d_theirs:8.1f} samples/s | {d_ours / d_theirs:5.2f}x | '
+                      f'{dev.type} ({card})', flush=True)
+                continue
             ours, ours_wall, cache_s = run_ours(dataset, policy, overrides, args.batch_size,
                                                 args.steps, args.log_every, dev.type,
                                                 tmp / f'ours_{policy}')

@@ -237,7 +237,7 @@ def _scan(
         msg = reader.deserialize(data, conn.msgtype)
         topic = conn.topic
         if topic == EVENTS_TOPIC:
-            stamp = stamp_ns(msg) or t_ns
+            stamp = asm.stamp_of(msg, t_ns)       # same clock as the alignment
             scan.events.append(BagEvent(stamp, int(msg.event), int(msg.episode_index),
                                         bool(msg.success), str(msg.task), str(msg.reason)))
             continue

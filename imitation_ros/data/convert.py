@@ -182,6 +182,13 @@ def convert_one(
         episodes = cut_episodes(scan.events, scan.button if split_topic else None,
                                 start_ns, end_ns, profile.task)
         aligned = align_bag(scan, asm, episodes, opts.fps or profile.fps)
+        if aligned and not scan.events and not split_topic:
+            firsts = {k: int(t.stamps_ns.min()) for k, t in scan.tracks.items()}
+            lead_s = (start_ns - min(firsts.values())) / 1e9
+            if lead_s * (opts.fps or profile.fps) >= 1:
+                late = max(firsts, key=firsts.__getitem__)
+                aligned[0].quality.notes.append(
+                    f'first {lead_s:.3f} s of the bag skipped: no {late} message yet')
         kept = [a for a in aligned if opts.keep_failed or a.episode.kept_by_default]
         kept_ids = {id(a) for a in kept}
         for a in aligned:

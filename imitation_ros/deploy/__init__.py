@@ -7,6 +7,7 @@ chunks with optional temporal ensembling. numpy only; never imports graph, rclpy
 from __future__ import annotations
 
 from imitation_ros.deploy.chunking import ChunkQueue
+from imitation_ros.deploy.controller import ChunkPolicy, PolicyController
 from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter, SafetyVerdict
 
-__all__ = ['ChunkQueue', 'SafetyConfig', 'SafetyFilter', 'SafetyVerdict']
+__all__ = ['ChunkPolicy', 'ChunkQueue', 'PolicyController', 'SafetyConfig', 'SafetyFilter', 'SafetyVerdict']

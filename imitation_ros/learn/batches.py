@@ -101,16 +101,22 @@ class BatchSource:
     Images come out as float32 in [0, 1], shaped (B, 3, H, W) for one observation step and
     (B, T, 3, H, W) for several or when ``time_dim`` is set; state (B, n) or (B, T, n);
     action (B, Ta, n); ``action_is_pad`` (B, Ta).
+
+    ``share``: another source over the same cache and device whose device-resident frames are
+    reused (train and validation hold one copy).
     """
 
     def __init__(self, index: ChunkIndex, device: torch.device, *,
-                 device_cache_fraction: float = 0.5, time_dim: bool | None = None) -> None:
+                 device_cache_fraction: float = 0.5, time_dim: bool | None = None,
+                 share: BatchSource | None = None) -> None:
         self.index = index
         self.device = device
         cache = index.cache
         self.cams = list(cache.images)
         self._on_device: dict[str, torch.Tensor] = {}
-        if device.type == 'cuda' and self.cams:
+        if share is not None and share.index.cache is cache and share.device == device:
+            self._on_device = share._on_device      # one device copy for train and validation
+        elif device.type == 'cuda' and self.cams:
             need = sum(a.nbytes for a in cache.images.values())
             free, _total = torch.cuda.mem_get_info(device)
             if need < device_cache_fraction * free:
@@ -120,6 +126,7 @@ class BatchSource:
             else:
                 logger.info('frame cache %.2f GB > %.0f%% of free device memory; '
                             'gathering on host', need / 1e9, 100 * device_cache_fraction)
+        # Vectors are small: always on the device.
         self._state = torch.from_numpy(np.ascontiguousarray(cache.state)).to(device)
         self._action = torch.from_numpy(np.ascontiguousarray(cache.action)).to(device)
         # Drop the observation time axis for single-step policies (ACT, BC); Diffusion keeps it.

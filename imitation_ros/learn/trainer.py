@@ -212,14 +212,23 @@ def compute_stats(cache: FrameCache, rows: np.ndarray, *, max_images: int = 2000
             'min': lo - widen, 'max': hi + widen,
             'q01': np.quantile(x, 0.01, axis=0), 'q99': np.quantile(x, 0.99, axis=0),
         }
-    pick = rows[np.linspace(0, len(rows) - 1, min(len(rows), max_images)).astype(np.int64)]
+    pick = np.unique(rows[np.linspace(0, len(rows) - 1, min(len(rows), max_images)).astype(
+        np.int64)])
     for key, arr in cache.images.items():
-        x = arr[np.unique(pick)].astype(np.float32) / 255.0     # (N, H, W, 3)
-        flat = x.reshape(-1, 3).astype(np.float64)
+        total, total_sq, count = np.zeros(3), np.zeros(3), 0
+        lo, hi = np.full(3, 255.0), np.zeros(3)
+        for i in range(0, len(pick), 64):              # chunked: large frames stay cheap
+            flat = arr[pick[i:i + 64]].reshape(-1, 3).astype(np.float64)
+            total += flat.sum(0)
+            total_sq += (flat ** 2).sum(0)
+            count += flat.shape[0]
+            lo, hi = np.minimum(lo, flat.min(0)), np.maximum(hi, flat.max(0))
+        mean = total / count
+        std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 0.0))
         stats[key] = {
-            'mean': flat.mean(0).reshape(3, 1, 1),
-            'std': np.maximum(flat.std(0), 1e-3).reshape(3, 1, 1),
-            'min': flat.min(0).reshape(3, 1, 1), 'max': flat.max(0).reshape(3, 1, 1),
+            'mean': (mean / 255).reshape(3, 1, 1),
+            'std': np.maximum(std / 255, 1e-3).reshape(3, 1, 1),
+            'min': (lo / 255).reshape(3, 1, 1), 'max': (hi / 255).reshape(3, 1, 1),
         }
     return {k: {s: np.asarray(v, dtype=np.float32) for s, v in d.items()}
             for k, d in stats.items()}
@@ -396,8 +405,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     time_dim = pcfg.type == 'diffusion'
     source = BatchSource(train_index, device, device_cache_fraction=cfg.device_cache_fraction,
                          time_dim=time_dim)
-    val_source = BatchSource(val_index, device, device_cache_fraction=cfg.device_cache_fraction,
-                             time_dim=time_dim)
+    val_source = BatchSource(val_index, device, time_dim=time_dim, share=source)
     validator = _Validator(val_index, val_source, cfg)
     bsz = cfg.effective_batch_size
     names = features[ACTION].get('names') or []

@@ -39,19 +39,23 @@ class RecorderNode(Node):
         self._session = RecordingSession(cfg, profile)   # ConfigError before any bag exists
         qos = {t: plan.choose_qos(self._offered(t)) for t, plan in self._session.plans.items()}
         bag = self._session.open(self._now(), qos)
-        for topic, plan in self._session.plans.items():
-            depth = max(100, int(2 * (plan.expected_hz or 0)))     # 2 s of messages
-            self.create_subscription(msg_type(plan.type), topic, partial(self._on_raw, topic),
-                                     qos_profile(qos[topic], depth), raw=True)
-        self.create_subscription(String, '~/task', self._on_task, qos_profile('latched'))
-        self.create_service(Trigger, '~/start_episode', self._on_start)
-        self.create_service(SetBool, '~/stop_episode', self._on_stop)
-        self.create_service(Trigger, '~/discard_episode', self._on_discard)
-        self._status_pub = self.create_publisher(String, '~/status', qos_profile('reliable'))
-        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
-                                               qos_profile('reliable'))
-        self.create_timer(min(0.1, cfg.flush_period_s / 2), self._tick)
-        self.create_timer(cfg.status_period_s, self._publish_status)
+        try:
+            for topic, plan in self._session.plans.items():
+                depth = max(100, int(2 * (plan.expected_hz or 0)))     # 2 s of messages
+                self.create_subscription(msg_type(plan.type), topic, partial(self._on_raw, topic),
+                                         qos_profile(qos[topic], depth), raw=True)
+            self.create_subscription(String, '~/task', self._on_task, qos_profile('latched'))
+            self.create_service(Trigger, '~/start_episode', self._on_start)
+            self.create_service(SetBool, '~/stop_episode', self._on_stop)
+            self.create_service(Trigger, '~/discard_episode', self._on_discard)
+            self._status_pub = self.create_publisher(String, '~/status', qos_profile('reliable'))
+            self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
+                                                   qos_profile('reliable'))
+            self.create_timer(min(0.1, cfg.flush_period_s / 2), self._tick)
+            self.create_timer(cfg.status_period_s, self._publish_status)
+        except Exception:                     # no node to destroy: close the bag here
+            self._session.close(self._now(), reason='recorder failed to start')
+            raise
         self._keys = KeyReader() if cfg.keyboard else None
         if self._keys is not None:
             self.get_logger().info(HELP)

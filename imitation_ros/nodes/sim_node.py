@@ -67,13 +67,15 @@ class SimNode(Node):
         self.create_subscription(Float64MultiArray, p.command.forward_topic, self._on_forward,
                                  qos_profile('reliable'))
         self.create_service(Trigger, '~/reset', self._on_reset)
-        self._labels = ','.join(('episode', 'episode_time_s', *self.sim.task_state_names))
+        self._labels = ','.join(self.runner.task_state_names)
         self.create_timer(1.0 / max(rates.values()), self._tick)
         self.get_logger().info(
             f'sim task {cfg.task!r}, profile {p.path}, joints {list(p.joint_names)}, '
             f'cameras {[c.name for c in p.cameras]}, seed {cfg.seed}')
 
     def _stamp(self, t_s: float) -> int:
+        if self.cfg.stamp_origin == 'wall':     # stay on the wall clock after a stall
+            t_s += self.runner.pacer.given_up_s
         return self._origin_ns + round(t_s * 1e9)
 
     def _tick(self) -> None:
@@ -87,14 +89,13 @@ class SimNode(Node):
         ns = self._stamp(t_s)
         if 'clock' in names:
             msg = Clock()
-            set_stamp(_ClockHeader(msg), ns)
+            msg.clock.sec, msg.clock.nanosec = ns // 1_000_000_000, ns % 1_000_000_000
             self._clock_pub.publish(msg)
         if 'joint_states' in names:
             self._js_pub.publish(fill_joint_state(
                 JointState(), self.sim.joint_names, self.sim.joint_positions(), ns,
                 velocity=self.sim.joint_velocities(), frame_id='base_link'))
-            state = [float(self.runner.episode), self.runner.episode_time_s,
-                     *self.sim.task_state().tolist()]
+            state = self.runner.task_state_vector()
             self._task_pub.publish(Float64MultiArray(
                 layout=_layout(self._labels, len(state)), data=state))
         if 'camera' in names:
@@ -110,15 +111,11 @@ class SimNode(Node):
             self._publish_diagnostics(ns)
 
     def _publish_diagnostics(self, ns: int) -> None:
-        r = self.runner
+        ok, message, values = self.runner.diagnostics()
         status = DiagnosticStatus(
-            level=DiagnosticStatus.WARN if r.clamp_count else DiagnosticStatus.OK,
-            name=f'{self.get_name()}: commands', hardware_id=self.profile.name,
-            message=(f'{r.clamp_count} command(s) clamped; last on {r.last_clamp_source}: '
-                     f'{r.last_clamp.describe()}') if r.clamp_count else 'ok',
-            values=[KeyValue(key='clamped_commands', value=str(r.clamp_count)),
-                    KeyValue(key='episode', value=str(r.episode)),
-                    KeyValue(key='lag_events', value=str(r.pacer.lag_events))])
+            level=DiagnosticStatus.OK if ok else DiagnosticStatus.WARN,
+            name=f'{self.get_name()}: commands', hardware_id=self.profile.name, message=message,
+            values=[KeyValue(key=k, value=v) for k, v in values.items()])
         msg = DiagnosticArray(status=[status])
         set_stamp(msg.header, ns)
         self._diag_pub.publish(msg)
@@ -140,7 +137,7 @@ class SimNode(Node):
     def _on_traj(self, msg: Any) -> None:
         topic = self.profile.command.trajectory_topic
         ns = stamp_ns(msg)
-        start = None if ns == 0 else (ns - self._origin_ns) / 1e9
+        start = None if ns == 0 else (ns - self._stamp(0.0)) / 1e9
         pts = list(msg.points)
         try:
             self._report(self.runner.trajectory(
@@ -165,13 +162,6 @@ class SimNode(Node):
         """Free the simulator (renderer contexts, environments)."""
         self.sim.close()
         super().destroy_node()
-
-
-class _ClockHeader:
-    """Lets ``set_stamp`` fill ``Clock.clock`` (it sets ``.stamp.sec/.nanosec``)."""
-
-    def __init__(self, msg: Any) -> None:
-        self.stamp = msg.clock
 
 
 def _layout(labels: str, size: int) -> Any:

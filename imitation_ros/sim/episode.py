@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: A policy: (observation dict, sim time s) -> joint target.
-
-
 
 @dataclass(frozen=True, slots=True)
 class EpisodeResult:

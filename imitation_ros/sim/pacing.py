@@ -20,7 +20,8 @@ class Pacer:
     """Maps wall time to the sim time to reach, at ``real_time_factor``.
 
     If the sim falls more than ``max_catch_up_s`` behind, the anchor moves (the sim runs
-    slower than asked instead of bursting) and ``lag_events`` counts it.
+    slower than asked instead of bursting), ``lag_events`` counts it and ``given_up_s`` adds
+    the sim time that was given up (wall-clock stamps skip it, see ``sim_node``).
     """
 
     real_time_factor: float = 1.0
@@ -28,6 +29,7 @@ class Pacer:
     _wall0_s: float | None = None
     _sim0_s: float = 0.0
     lag_events: int = 0
+    given_up_s: float = 0.0
 
     def goal(self, wall_s: float, sim_s: float) -> float:
         """Sim time to reach now, given the wall time and the sim's current time."""
@@ -36,6 +38,7 @@ class Pacer:
         target = self._sim0_s + (wall_s - self._wall0_s) * self.real_time_factor
         if target - sim_s > self.max_catch_up_s:
             self.lag_events += 1
+            self.given_up_s += (target - sim_s - self.max_catch_up_s) / self.real_time_factor
             self._wall0_s, self._sim0_s = wall_s, sim_s + self.max_catch_up_s
             target = self._sim0_s
         return target

@@ -82,6 +82,24 @@ class SimRunner:
         self.sim.reset(self.seed)
         return self.episode, self.seed
 
+    @property
+    def task_state_names(self) -> tuple[str, ...]:
+        """Labels of :meth:`task_state_vector`."""
+        return ('episode', 'episode_time_s', *self.sim.task_state_names)
+
+    def task_state_vector(self) -> list[float]:
+        """Episode index, time since the reset (s), then the sim's task state."""
+        return [float(self.episode), self.episode_time_s, *self.sim.task_state().tolist()]
+
+    def diagnostics(self) -> tuple[bool, str, dict[str, str]]:
+        """(all well, message, key values) about commands and pacing."""
+        ok = not self.clamp_count
+        message = 'ok' if ok else (f'{self.clamp_count} command(s) clamped; last on '
+                                   f'{self.last_clamp_source}: {self.last_clamp.describe()}')
+        return ok, message, {'clamped_commands': str(self.clamp_count),
+                             'episode': str(self.episode),
+                             'lag_events': str(self.pacer.lag_events)}
+
     def _note(self, report: ClampReport, source: str) -> ClampReport:
         if report.changed:
             self.clamp_count += 1

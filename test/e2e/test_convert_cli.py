@@ -89,3 +89,24 @@ def test_convert_cli_synthetic_profile_missing_topic(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert f"{bag}: topic '/camera/color/image_raw' is not in the bag" in res.stderr
     assert not (tmp_path / 'ds').exists() and sorted(p.name for p in tmp_path.iterdir()) == ['b']
+
+
+def test_lerobot_train_accepts_converted_dataset(tmp_path: Path, realbags: Path) -> None:
+    """lerobot's own trainer (``lerobot-train``) runs on a converted dataset."""
+    out = tmp_path / 'ds'
+    res = _run('convert', str(realbags / 'arm_sqlite3'), '--profile', 'so_arm', '--out',
+               str(out))
+    assert res.returncode == 0, res.stderr[-3000:]
+    train = Path(sys.executable).parent / 'lerobot-train'
+    if not train.exists():
+        pytest.fail(f'{train} missing: lerobot is installed without its console scripts')
+    run = subprocess.run(
+        [str(train), '--dataset.repo_id=local/ds', f'--dataset.root={out}', '--policy.type=act',
+         '--policy.pretrained_backbone_weights=null', '--policy.dim_model=64',
+         '--policy.chunk_size=10', '--policy.n_action_steps=10', '--steps=2',
+         '--batch_size=2', '--policy.push_to_hub=false', f'--output_dir={tmp_path / "train"}',
+         '--policy.device=cpu', '--wandb.enable=false', '--num_workers=0',
+         '--save_checkpoint=false'],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert 'End of training' in run.stdout + run.stderr

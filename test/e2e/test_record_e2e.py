@@ -172,7 +172,7 @@ extra_topics:
 @pytest.mark.parametrize(('text', 'expected'), [
     (BAD_PROFILE, "missing required key 'state'"),
     (UNKNOWN_TYPE, "topic '/gadget' has unknown message type 'acme_msgs/msg/Gadget'"),
-])
+], ids=['bad_profile', 'unknown_type'])
 def test_bad_profile_stops_before_recording(tmp_path: Path, node_env: dict[str, str],
                                             python: str, text: str, expected: str) -> None:
     profile = tmp_path / 'profile.yaml'

@@ -106,7 +106,9 @@ elif mode == 'clamp':
     p = point_t(positions=[0.9])
     p.time_from_start.sec = 1
     tpub.publish(traj_t(joint_names=['elbow_flex'], points=[p]))
-    spin_for(2.5)
+    end = time.monotonic() + 8.0      # 1 s of sim time, plus slack for a loaded machine
+    while time.monotonic() < end and abs(float(last['js'].position[i]) - 0.9) > 0.03:
+        spin_for(0.1)
     out['elbow_after_traj'] = float(last['js'].position[i])
     diag = last.get('diag')
     vals = {kv.key: kv.value for kv in diag.status[0].values} if diag is not None else {}

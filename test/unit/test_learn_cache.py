@@ -18,6 +18,7 @@ from imitation_ros.errors import DatasetError
 from imitation_ros.learn.batches import BatchSource, ChunkIndex, ChunkSpec
 from imitation_ros.learn.cache import dataset_key, open_cache
 from imitation_ros.learn.synthetic import make_synthetic_dataset, shrink_cameras
+from imitation_ros.learn.trainer import compute_stats
 from imitation_ros.profile import load_profile
 from imitation_ros.profile.keys import ACTION, OBS_STATE, image_key
 
@@ -91,3 +92,15 @@ def test_drop_last_frames(video_ds: Path, tmp_path: Path) -> None:
     index = ChunkIndex(cache, [0, 2], ChunkSpec((0,), tuple(range(8)), drop_last=7))
     assert len(index) == 2 * 13
     assert index.anchors.max() == 40 + 12
+
+
+def test_stats_from_decoded_frames(video_ds: Path, tmp_path: Path) -> None:
+    cache = open_cache(video_ds, cache_dir=tmp_path, progress=False)
+    rows = cache.rows_of([0, 2])
+    stats = compute_stats(cache, rows)
+    img = cache.images[CAM][rows].reshape(-1, 3).astype(np.float64) / 255
+    assert stats[CAM]['mean'].shape == (3, 1, 1)
+    assert np.allclose(stats[CAM]['mean'].ravel(), img.mean(0), atol=1e-5)
+    assert np.allclose(stats[CAM]['std'].ravel(), img.std(0), atol=1e-4)
+    assert stats[CAM]['std'].min() > 0.05          # lerobot 0.4.4 writes ~0.0004 here
+    assert np.allclose(stats[ACTION]['mean'], cache.action[rows].mean(0), atol=1e-6)

@@ -97,3 +97,22 @@ def test_aloha_without_gym_aloha_names_install_command(monkeypatch):
         make_aloha_sim('aloha_transfer_cube')
     with pytest.raises(SimError, match='unknown ALOHA task'):
         make_aloha_sim('aloha_laundry')
+
+
+def test_aloha_transfer_cube_steps_when_installed():
+    pytest.importorskip('gym_aloha', reason='optional extra: pip install "gym-aloha==0.1.5"')
+    from imitation_ros.sim.aloha import ALOHA_JOINTS, make_aloha_sim
+
+    sim = make_aloha_sim('aloha_transfer_cube', cameras=(('top', 48, 64),))
+    try:
+        obs = sim.reset(0)
+        assert sim.joint_names == ALOHA_JOINTS and len(ALOHA_JOINTS) == 14
+        assert obs[OBS_STATE].shape == (14,)
+        assert obs[image_key('top')].shape == (48, 64, 3)
+        q = sim.joint_positions()
+        for _ in range(3):
+            sim.step(q)
+        assert sim.time_s == pytest.approx(0.06)
+        assert not sim.success()                  # nothing was transferred
+    finally:
+        sim.close()

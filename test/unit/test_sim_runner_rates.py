@@ -77,6 +77,7 @@ def test_pacer_gives_up_time_when_far_behind():
     assert p.goal(0.0, 0.0) == 0.0
     assert p.goal(2.0, 0.0) == pytest.approx(0.25)
     assert p.lag_events == 1
+    assert p.given_up_s == pytest.approx(1.75)
     assert p.goal(2.1, 0.25) == pytest.approx(0.35)
 
 
