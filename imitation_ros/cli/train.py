@@ -23,8 +23,10 @@ POLICIES = ('bc', 'act', 'diffusion')
 
 
 def parse_val_episodes(text: str) -> tuple[int, ...] | float:
-    """Parse ``--val-episodes``: ``0.1`` (fraction) or ``3,7,12`` (episode indices)."""
+    """Parse ``--val-episodes``: ``0.1`` (fraction), ``3,7,12`` (indices) or ``none``."""
     text = text.strip()
+    if text.lower() == 'none':
+        return 0.0
     try:
         if '.' in text and ',' not in text:
             return float(text)
@@ -69,7 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument('--batch-size', type=int, help='default: bc 64, act 32, diffusion 64')
     p.add_argument('--lr', type=float, help="learning rate (default: the policy's preset)")
     p.add_argument('--val-episodes', default='0.1',
-                   help='held-out episodes: a fraction (0.1) or indices (3,7,12); 0 for none')
+                   help="held-out episodes: a fraction (0.1), indices (3,7,12) or 'none'")
     p.add_argument('--val-every', type=int, default=1000, help='validate every N steps')
     p.add_argument('--save-every', type=int, default=5000, help='checkpoint every N steps')
     p.add_argument('--log-every', type=int, default=50, help='metrics record every N steps')
@@ -117,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     result = train(cfg)
+    if os.environ.get('RANK', '0') != '0':
+        return 0            # under accelerate launch only rank 0 reports
     print(f'trained {args.policy} for {result.step} steps: loss {result.first_loss:.4f} -> '
           f'{result.final_loss:.4f}, {result.samples_per_s:.1f} samples/s')
     if result.val:

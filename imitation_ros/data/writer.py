@@ -63,8 +63,7 @@ def create_dataset(
             round trip, about 2x faster); ``write_episodes`` then waits for the encoder
             instead of letting lerobot drop frames, and checks that none was dropped.
     """
-    from lerobot.datasets.lerobot_dataset import LeRobotDataset
-
+    LeRobotDataset = _lerobot_dataset_class()  # noqa: N806 - a class
     use_videos = any(f['dtype'] == 'video' for f in features.values())
     return LeRobotDataset.create(
         repo_id=repo_id, fps=dataset_fps(fps), features=features, root=root,
@@ -73,6 +72,16 @@ def create_dataset(
         streaming_encoding=streaming_encoding and use_videos,
         encoder_queue_maxsize=ENCODER_QUEUE,
     )
+
+
+def _lerobot_dataset_class() -> Any:
+    try:
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+    except ImportError as err:
+        msg = (f'writing a LeRobotDataset needs lerobot 0.4.4 ({err}); install it with '
+               f'`pip install imitation_ros[learn]`')
+        raise DatasetError(msg) from err
+    return LeRobotDataset
 
 
 #: Frames queued per camera for lerobot's streaming encoder.

@@ -121,7 +121,10 @@ class BatchSource:
             free, _total = torch.cuda.mem_get_info(device)
             if need < device_cache_fraction * free:
                 for k, arr in cache.images.items():
-                    self._on_device[k] = torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+                    dst = torch.empty(arr.shape, dtype=torch.uint8, device=device)
+                    for i in range(0, arr.shape[0], 1024):   # chunked: no full copy in RAM
+                        dst[i:i + 1024] = torch.from_numpy(np.array(arr[i:i + 1024]))
+                    self._on_device[k] = dst
                 logger.info('frame cache on %s (%.2f GB)', device, need / 1e9)
             else:
                 logger.info('frame cache %.2f GB > %.0f%% of free device memory; '

@@ -151,11 +151,13 @@ class PolicyRunner:
             out[key] = torch.tensor(img).permute(2, 0, 1).float() / 255
         return out
 
-    def __call__(self, obs: Mapping[str, Any]) -> np.ndarray:
-        """Return the action chunk (T, n) for the current observation.
+    def observe(self, obs: Mapping[str, Any]) -> None:
+        """Add an observation to the history without running the model.
 
-        Args:
-            obs: ``observation.state`` (n,) and every camera's (H, W, 3) uint8 image.
+        Policies with ``n_obs_steps > 1`` (Diffusion) see the last ``n_obs_steps`` control
+        periods, as lerobot's ``select_action`` does: a control loop that only calls the
+        runner every ``n_action_steps`` periods must call ``observe`` on the other periods.
+        (A no-op cost for ACT and BC, which look at the current frame only.)
 
         Raises:
             TrainError: If a key is missing or has the wrong shape, dtype or non-finite values.
@@ -165,6 +167,18 @@ class PolicyRunner:
             for _ in range(self.n_obs_steps - 1):
                 self._history.append(cur)
         self._history.append(cur)
+
+    def __call__(self, obs: Mapping[str, Any]) -> np.ndarray:
+        """Add ``obs`` to the history and return the action chunk (T, n) for it.
+
+        Args:
+            obs: ``observation.state`` (n,) and every camera's (H, W, 3) uint8 image.
+
+        Raises:
+            TrainError: If a key is missing or has the wrong shape, dtype or non-finite values.
+        """
+        self.observe(obs)
+        cur = self._history[-1]
         batch: dict[str, torch.Tensor] = {}
         for key in cur:
             stacked = torch.stack([h[key] for h in self._history])      # (T, ...)

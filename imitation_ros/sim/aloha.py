@@ -8,8 +8,9 @@ Joints: the 14 of ``gym_aloha.constants.JOINTS`` (two 6-joint ViperX arms in rad
 normalized gripper each, 0 closed .. 1 open), as published on ``/joint_states``; commands are
 the same 14 absolute targets (the env's action). Success is gym-aloha's: reward 4, i.e. the
 cube was handed over and is off the table (transfer) or the peg is in the socket (insertion).
-Rendering switches off anti-aliasing and shadows (10-30x faster on a CPU renderer, see
-``SIM_NOTES``); the ``top`` camera is published under the profile's camera name.
+Rendering switches off anti-aliasing and shadows and renders only the ``top`` camera at the
+profile camera's size (gym-aloha renders three 480x640 cameras per step otherwise); the
+``top`` image is published under the profile's camera name.
 """
 from __future__ import annotations
 
@@ -98,8 +99,24 @@ def make_aloha_sim(task: str = 'aloha_transfer_cube', *,
     except Exception as err:  # noqa: BLE001 - dm_control/mujoco raise many kinds
         msg = f'gym-aloha cannot make {ALOHA_TASKS[task]}: {err}'
         raise SimError(msg) from None
-    physics = env.unwrapped._env.physics   # noqa: SLF001 - only handle to the model
+    dm_env = env.unwrapped._env            # noqa: SLF001 - the only handle to the model
+    physics = dm_env.physics
     physics.model.vis.quality.offsamples = 0
     physics.model.vis.quality.shadowsize = 0
     physics.model.light_castshadow[:] = 0
+    dm_env.task.get_observation = _top_camera_only(dm_env.task, h, w)
     return GymSim(env, adapter, cameras=cameras)
+
+
+def _top_camera_only(task: Any, height: int, width: int) -> Any:
+    """gym-aloha renders three 480x640 cameras per step and keeps one: render only ``top``.
+
+    Same keys as ``BimanualViperXTask.get_observation`` (qpos, qvel, env_state, images.top);
+    about 10x faster on a CPU renderer.
+    """
+    def get_observation(physics: Any) -> Any:
+        return {'qpos': task.get_qpos(physics), 'qvel': task.get_qvel(physics),
+                'env_state': task.get_env_state(physics),
+                'images': {'top': physics.render(height=height, width=width, camera_id='top')}}
+
+    return get_observation

@@ -3,8 +3,9 @@
 The CI task ("lift_cube"): a 4 cm cube lies near a fixed spot on the table (uniform jitter of
 ``cube_jitter_m`` and ``cube_yaw_jitter_rad``); the arm starts in a randomized pose near home.
 Success: the cube's centre is at least ``lift_height_m`` above its resting height *and* it
-touches both fingers, i.e. it was really picked up. The gripper is wide (9.6 cm open for a
-4 cm cube), so a policy that only sees joint states can still succeed on the jitter.
+touches both fingers, i.e. it was really picked up. The gripper is wide (9.6 cm open, 5.6 cm
+wide pads, for a 4 cm cube), so a policy that only sees joint states can still succeed on the
+jitter.
 
 Usage::
 

@@ -3,7 +3,8 @@
 :class:`ScriptedExpert` maps (privileged task state, measured joints, time) to a joint target,
 like a leader arm's joint state. It is a *feedback* script: the phase and the target are
 functions of the current state (arm pose, gripper opening, cube pose), and the command leads
-the measured joints by at most ``lead_rad`` towards the phase's goal. That makes the demos
+the measured joints by at most ``lead_rad`` towards the phase's goal (on a straight line in
+joint space; the lift goes straight up from where it started). That makes the demos
 Markovian in the robot's state, so a policy that sees only joint states (plus images for the
 cube) can imitate them, and the script recovers from noise and pushes by itself::
 
@@ -42,7 +43,7 @@ ARM5 = ('shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll
 class ExpertConfig:
     """Gains, thresholds and noise of the scripted expert."""
 
-    lead_rad: float = 0.1             # command leads the measured arm joints by at most this, rad
+    lead_rad: float = 0.1             # command leads the measured arm joints by at most, rad
     descend_step_m: float = 0.03      # descend goal: this far below the grasp point, m
     hover_m: float = 0.07             # approach height of the grasp point above the cube, m
     lift_m: float = 0.11              # lift the grasp point this far above the grasp, m
@@ -123,6 +124,7 @@ class ScriptedExpert:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self.phase = 'approach'
+        self._lift_xy: NDArray[np.float64] | None = None
         self._perturb_at_s = -1.0
         self._perturb = np.zeros(len(ARM5))
         cfg = self.config
@@ -130,19 +132,21 @@ class ScriptedExpert:
             self._perturb_at_s = float(self._rng.uniform(0.3, max(0.4, cfg.episode_s - 2.0)))
             self._perturb = self._rng.uniform(-cfg.perturb_rad, cfg.perturb_rad, len(ARM5))
 
-    def _goal(self, cube: NDArray[np.float64], yaw: float, q: NDArray[np.float64]
-              ) -> tuple[str, NDArray[np.float64] | None, float]:
+    def _goal(self, cube: NDArray[np.float64], yaw: float, rest_z: float,
+              q: NDArray[np.float64]) -> tuple[str, NDArray[np.float64] | None, float]:
         """(phase, arm goal or None to hold, gripper command) for the current state."""
         c, g = self.config, self.geometry
-        grasp = cube + np.array([0.0, 0.0, -c.grasp_depth_m])
+        grasp = np.array([cube[0], cube[1], rest_z - c.grasp_depth_m])
         hover_z = grasp[2] + c.hover_m
         tip = grasp_point(g, q[self._arm])
         grip = float(q[self._grip])
         if grip < c.missed_rad:                                 # closed on nothing: reopen
             return 'reopen', None, c.open_rad
-        if grip < c.holding_rad:                                # holding the cube: lift
-            return 'lift', grasp_ik(g, grasp + np.array([0.0, 0.0, c.lift_m]), yaw), \
-                c.closed_rad
+        if grip < c.holding_rad:     # holding the cube: straight up to a fixed height
+            if self.phase != 'lift' or self._lift_xy is None:
+                self._lift_xy = tip[:2].copy()          # where the lift started
+            up = np.array([self._lift_xy[0], self._lift_xy[1], grasp[2] + c.lift_m])
+            return 'lift', grasp_ik(g, up, yaw), c.closed_rad
         xy_err = float(np.hypot(*(tip[:2] - grasp[:2])))
         align = c.align_m if tip[2] > hover_z - 0.01 else c.align_low_m
         if xy_err > align or (grip < c.open_ready_rad and tip[2] > hover_z - 0.01):
@@ -160,7 +164,8 @@ class ScriptedExpert:
         """Return the leader-arm joint target for the current state.
 
         Args:
-            task_state: The sim's task state (``cube_x, cube_y, cube_z, cube_yaw, ...``).
+            task_state: The sim's task state (``cube_x, cube_y, cube_z, cube_yaw,
+                cube_rest_z, ...``); grasp and lift heights are taken from the rest height.
             joint_positions: Measured joints in ``joint_names`` order, rad.
             t_s: Time since the episode started, s (times the perturbation only).
 
@@ -170,10 +175,12 @@ class ScriptedExpert:
         c = self.config
         q = np.asarray(joint_positions, dtype=np.float64)
         cube = np.asarray(task_state[:3], dtype=np.float64)
-        self.phase, goal, grip = self._goal(cube, float(task_state[3]), q)
+        self.phase, goal, grip = self._goal(cube, float(task_state[3]), float(task_state[4]), q)
         out = q.copy()
-        if goal is not None:
-            out[self._arm] = q[self._arm] + np.clip(goal - q[self._arm], -c.lead_rad, c.lead_rad)
+        if goal is not None:         # lead towards the goal along a straight joint-space line
+            delta = goal - q[self._arm]
+            out[self._arm] = q[self._arm] + delta * min(1.0, c.lead_rad / max(
+                float(np.abs(delta).max()), 1e-9))
         out[self._grip] = grip
         if self._perturb_at_s >= 0 and 0 <= t_s - self._perturb_at_s < c.perturb_duration_s:
             out[self._arm] += self._perturb

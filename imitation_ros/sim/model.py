@@ -44,6 +44,7 @@ class ArmGeometry:
     grasp_offset_m: float = 0.10       # wrist_flex axis -> point between the finger pads
     finger_per_rad_m: float = 0.04     # finger travel per gripper radian (each finger)
     finger_gap_m: float = 0.008        # half gap between the closed fingers' inner faces
+    finger_half_width_m: float = 0.028  # finger pads are 5.6 cm wide (tolerates cube offsets)
     cube_half_m: float = 0.02          # half edge of the cube
     cube_mass_kg: float = 0.03
     cube_x_m: float = 0.27             # nominal cube centre on the table
@@ -167,7 +168,7 @@ def build_mjcf(profile: RobotProfile, geometry: ArmGeometry | None = None, *,
                     material="dark"/>
               <body name="hand" pos="0 0 {hand_z}" gravcomp="1">
                 <joint name="wrist_roll" axis="0 0 1" range="{rng('wrist_roll')}"/>
-                <geom name="palm" type="box" size="0.018 {palm_half_y:.4f} 0.01"
+                <geom name="palm" type="box" size="{g.finger_half_width_m} {palm_half_y:.4f} 0.01"
                       pos="0 0 {palm_z - hand_z - 0.01:.4f}" material="arm"/>
                 <site name="grasp" pos="0 0 {g.grasp_offset_m - hand_z:.4f}" size="0.004"
                       rgba="0 1 0 0"/>
@@ -182,14 +183,16 @@ def build_mjcf(profile: RobotProfile, geometry: ArmGeometry | None = None, *,
                 <body name="finger_a" pos="0 0 {palm_z - hand_z:.4f}">
                   <joint name="finger_a" type="slide" axis="0 1 0"
                          range="-0.002 {finger_travel:.4f}" damping="2" armature="0.01"/>
-                  <geom name="finger_a" type="box" size="0.016 0.005 {fing_len / 2}"
+                  <geom name="finger_a" type="box"
+                        size="{g.finger_half_width_m} 0.005 {fing_len / 2}"
                         pos="0 {fx:.4f} {fing_len / 2}" material="dark"
                         friction="1.5 0.03 0.001"/>
                 </body>
                 <body name="finger_b" pos="0 0 {palm_z - hand_z:.4f}">
                   <joint name="finger_b" type="slide" axis="0 -1 0"
                          range="-0.002 {finger_travel:.4f}" damping="2" armature="0.01"/>
-                  <geom name="finger_b" type="box" size="0.016 0.005 {fing_len / 2}"
+                  <geom name="finger_b" type="box"
+                        size="{g.finger_half_width_m} 0.005 {fing_len / 2}"
                         pos="0 {-fx:.4f} {fing_len / 2}" material="dark"
                         friction="1.5 0.03 0.001"/>
                 </body>

@@ -7,6 +7,8 @@ Regressions pinned:
 - a forward command outside the joint limits is clamped (the joint stops at the limit) and
   reported (/diagnostics clamped_commands >= 1 and a warning in the sim's log); a
   JointTrajectory is followed to its point;
+- a gymnasium env (Pendulum-v1) behind the same node publishes its joint and camera at
+  the configured rates;
 - the expert runs 2 episodes against the sim node (recorder absent: it says so and goes
   on), all succeed, and it exits 0.
 """
@@ -75,6 +77,7 @@ if mode == 'rates':
             st = [stamp_ns(m) for _, m in items]
             out[name + '_stamps_increase'] = all(b > a for a, b in zip(st, st[1:]))
             out[name + '_frame'] = items[-1][1].header.frame_id if items else ''
+    out['js_names'] = list(last['js'].name)
     img = last.get('cam')
     out['cam_hw'] = [int(img.height), int(img.width)] if img is not None else None
     out['cam_enc'] = str(img.encoding) if img is not None else None
@@ -180,6 +183,33 @@ def test_out_of_limit_command_is_clamped_and_reported(python, node_env, tmp_path
     assert 'elbow_flex' in out['diag_message'], out
     assert 'clamped to limits' in text and 'elbow_flex' in text
     assert out['elbow_after_traj'] == pytest.approx(0.9, abs=0.05), out
+
+
+PENDULUM_PROFILE = '''
+name: pendulum
+fps: 20
+joints: {names: [pendulum], lower_rad: [-2.0], upper_rad: [2.0]}
+state: {topic: /joint_states}
+action: {topic: /leader/joint_states}
+cameras:
+  front: {topic: /camera/color/image_raw, height: 48, width: 64}
+'''
+
+
+def test_gymnasium_env_behind_the_same_node(python, node_env, tmp_path):
+    profile = tmp_path / 'pendulum.yaml'
+    profile.write_text(PENDULUM_PROFILE)
+    log = tmp_path / 'sim.log'
+    sim = _start_sim(python, node_env, log, '-p', 'task:=gym:Pendulum-v1',
+                     '-p', f'profile:={profile}')
+    try:
+        out = _probe(python, node_env, tmp_path, 'rates', '1.0', '3.0')
+    finally:
+        _stop(sim)
+    assert out['js_names'] == ['pendulum'], (out, log.read_text()[-2000:])
+    assert out['js_hz'] == pytest.approx(100.0, rel=0.05), out
+    assert out['cam_hz'] == pytest.approx(30.0, rel=0.05), out
+    assert out['cam_hw'] == [48, 64]
 
 
 def test_expert_node_runs_episodes_against_sim_node(python, node_env, tmp_path):

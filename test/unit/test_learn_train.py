@@ -138,3 +138,24 @@ def test_lerobot_native_load(run: TrainResult, dataset: Path) -> None:
     action = post(policy.select_action(pre(batch), **kwargs))
     ours = runner(obs)
     assert np.allclose(action.numpy()[0], ours[0], atol=1e-5)
+
+
+def test_live_runner_matches_offline_batch(run: TrainResult, dataset: Path) -> None:
+    """Parity: step-by-step calls (with observe) equal the teacher-forced batch path."""
+    from imitation_ros.learn.batches import BatchSource, ChunkIndex, ChunkSpec
+
+    cache = open_cache(dataset, progress=False)
+    runner = load_policy(run.checkpoint, device='cpu')
+    spec = ChunkSpec.from_config(runner.config)
+    index = ChunkIndex(cache, [3], ChunkSpec(spec.obs_offsets, spec.action_offsets, 0))
+    start = cache.episodes[3][0]
+    offline = runner.predict_batch(
+        BatchSource(index, torch.device('cpu'), time_dim=runner.time_dim).batch(
+            np.arange(len(index)))).numpy()
+    runner.reset()
+    for t in range(6):                       # observe every period, infer on some of them
+        if t in (0, 3, 5):
+            live = runner(_obs(cache, start + t))
+            assert np.allclose(live, offline[t], atol=1e-5), t
+        else:
+            runner.observe(_obs(cache, start + t))
