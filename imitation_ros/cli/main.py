@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     'import_json',
     'train',
     'eval_offline',
+    'eval_sim',
     'bag',
     'sim',
     'launch',

@@ -338,6 +338,8 @@ def _value_to_rosbags(full: str, field: str, desc: tuple[Any, ...]) -> Callable[
             return bool
         if base.startswith('float'):
             return float
+        if base in ('byte', 'char'):
+            return _byte_int       # rclpy's 'byte' fields hold bytes of length 1
         return int
     if kind == _NAME:
         sub_name = desc[1]
@@ -411,6 +413,15 @@ def _value_from_rosbags(desc: tuple[Any, ...]) -> Callable[[Any], Any]:
 
 def _identity(v: Any) -> Any:
     return v
+
+
+def _byte_int(v: Any) -> int:
+    if isinstance(v, (bytes, bytearray)):
+        if len(v) != 1:
+            msg = f'a byte field takes bytes of length 1, got {v!r}'
+            raise MessageError(msg)
+        return v[0]
+    return int(v)
 
 
 def to_rosbags(msg: Any, name: str | None = None) -> Any:

@@ -104,3 +104,17 @@ def test_stats_from_decoded_frames(video_ds: Path, tmp_path: Path) -> None:
     assert np.allclose(stats[CAM]['std'].ravel(), img.std(0), atol=1e-4)
     assert stats[CAM]['std'].min() > 0.05          # lerobot 0.4.4 writes ~0.0004 here
     assert np.allclose(stats[ACTION]['mean'], cache.action[rows].mean(0), atol=1e-6)
+
+
+def test_png_dataset_cache(tmp_path: Path) -> None:
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    profile = shrink_cameras(load_profile(ROOT / 'config' / 'sim_arm.yaml'), 24, 32)
+    ds_root = make_synthetic_dataset(tmp_path / 'png', profile, n_episodes=2, n_frames=8,
+                                     use_videos=False, seed=4)
+    cache = open_cache(ds_root, progress=False)
+    assert cache.path.parent == ds_root / '.imitation_ros_cache'
+    ds = LeRobotDataset('local/synthetic', root=ds_root)
+    for i in (0, 9, 15):
+        ref = (ds[i][CAM].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        assert np.array_equal(cache.images[CAM][i], ref)
