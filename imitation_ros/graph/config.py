@@ -9,6 +9,7 @@ ConfigError naming the node and the parameter.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 import typing
 from pathlib import Path
@@ -74,6 +75,10 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(msg)
         return value
     if tp is str:
+        # ros2 launch and ``-p name:=value`` type values as YAML: ``prefix:=2024`` arrives as
+        # an integer. A number is accepted as its text; a bool or a list is not.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
         if not isinstance(value, str):
             msg = f'{where}: expected a string, got {value!r}'
             raise ConfigError(msg)
@@ -93,8 +98,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
 
 
 def _param_default(value: Any) -> Any:
-    if isinstance(value, tuple):
+    """A parameter value rclpy accepts: lists not tuples, str not Path/Enum."""
+    if isinstance(value, (tuple, list)):
         return [_param_default(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return _param_default(value.value)
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, str):
@@ -120,10 +128,9 @@ def declare_config(node: Any, cls: type[T], *, prefix: str = '') -> T:
     if not dataclasses.is_dataclass(cls):
         msg = f'declare_config needs a dataclass, got {cls!r}'
         raise ConfigError(msg)
-    try:
-        from rcl_interfaces.msg import ParameterDescriptor  # type: ignore[import-not-found]
-    except ImportError:
-        from imitation_ros.graph.params import ParameterDescriptor  # type: ignore[assignment]
+    # The active backend's descriptor (rcl_interfaces' under rclpy); imported here because
+    # imitation_ros.graph imports this module.
+    from imitation_ros.graph import ParameterDescriptor
     hints = typing.get_type_hints(cls)
     node_name = node.get_fully_qualified_name()
     values: dict[str, Any] = {}

@@ -197,7 +197,8 @@ class ArmSim:
         mj.mj_resetData(m, d)
         q0 = self.home_rad + rng.uniform(-cfg.arm_jitter_rad, cfg.arm_jitter_rad,
                                          len(self.joint_names))
-        q0[self._grip_i] = rng.uniform(0.6, 1.0) * self.home_rad[self._grip_i]
+        # the gripper starts open (a half-open gripper would look like one that is closing)
+        q0[self._grip_i] = rng.uniform(0.95, 1.0) * self.home_rad[self._grip_i]
         q0 = np.clip(q0, self.lower_rad, self.upper_rad)
         d.qpos[self._qadr] = q0
         for adr in self._fing:
