@@ -34,7 +34,7 @@ setup(
         'aloha': ['gym-aloha==0.1.5'],
         'test': ['pytest', 'pytest-timeout'],
     },
-    zip_safe=True,
+    zip_safe=False,   # resources.py and the nodes read files next to the package
     maintainer='imitation_ros developers',
     maintainer_email='dev@imitation-ros.invalid',
     description='Teach a ROS 2 arm by demonstration (record, convert, train, deploy, DAgger).',

@@ -27,11 +27,12 @@ def share_dir() -> Path:
     if os.environ.get('IMITATION_ROS_SHARE'):
         candidates.append(Path(os.environ['IMITATION_ROS_SHARE']))
     candidates.append(Path(__file__).resolve().parent.parent)
+    # colcon: <prefix>/lib/pythonX.Y/site-packages/imitation_ros/resources.py, or with
+    # Debian's layout <prefix>/local/lib/pythonX.Y/dist-packages/...: the first ancestor that
+    # holds share/imitation_ros. Not resolved, so a symlinked install finds its own prefix.
+    here = Path(os.path.abspath(__file__))
+    candidates.extend(parent / 'share' / PACKAGE for parent in list(here.parents)[1:6])
     candidates.append(Path(sys.prefix) / 'share' / PACKAGE)
-    here = Path(__file__).resolve()
-    # colcon: <prefix>/lib/pythonX.Y/site-packages/imitation_ros/resources.py
-    if len(here.parents) > 4:
-        candidates.append(here.parents[4] / 'share' / PACKAGE)
     try:  # pragma: no cover - only with ROS 2 sourced
         from ament_index_python.packages import get_package_share_directory
 

@@ -17,11 +17,14 @@ def generate_launch_description():
             [share, 'config', 'policy.yaml']), description='policy node parameters'),
         DeclareLaunchArgument('profile', default_value=PathJoinSubstitution(
             [share, 'config', 'sim_arm.yaml']), description='robot profile (YAML)'),
-        DeclareLaunchArgument('checkpoint', description='training output folder or checkpoint',
-                              default_value=''),
+        # The default is the YAML text '' (quotes included): launch_ros parses substituted
+        # parameter values as YAML, and a bare '' (None) fails "Allowed value types are ...".
+        # The policy node then refuses to start and asks for checkpoint:=...
+        DeclareLaunchArgument('checkpoint', default_value="''",
+                              description='training output folder or checkpoint (required)'),
         DeclareLaunchArgument('use_sim_time', default_value='false',
                               description='follow /clock'),
-        Node(package='imitation_ros', executable='policy_node', name='policy',
+        Node(package='imitation_ros', executable='policy_node', name='policy', output='screen',
              parameters=[LaunchConfiguration('params_file'),
                          {'profile': LaunchConfiguration('profile'),
                           'checkpoint': LaunchConfiguration('checkpoint'),

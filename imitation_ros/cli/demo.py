@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
         _step('train', ['train', '--dataset', str(dataset), '--policy', args.policy,
                         '--output', str(train), '--steps', str(args.steps), *extra,
                         *args.train_arg], log)
-    _step('eval-offline', ['eval-offline', str(train), '--dataset', str(dataset)], log)
+    _step('eval-offline', ['eval-offline', '--checkpoint', str(train), '--dataset', str(dataset)], log)
     result_file = out / 'eval_sim.json'
     _step('eval-sim', ['eval-sim', str(train), '--episodes', str(args.eval_episodes),
                        '--json', str(result_file)], log)

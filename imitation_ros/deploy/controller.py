@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from imitation_ros.deploy.chunking import ChunkQueue
+from imitation_ros.errors import ImitationRosError
 from imitation_ros.profile.keys import OBS_STATE
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ class ChunkPolicy(Protocol):
     def n_action_steps(self) -> int: ...
 
     def reset(self) -> None: ...
+
+    def observe(self, obs: Mapping[str, Any]) -> None:
+        """Add an observation to the history without inferring (optional)."""
 
     def __call__(self, obs: Mapping[str, Any]) -> NDArray[np.floating]: ...
 
@@ -75,14 +79,24 @@ class PolicyController:
         stale = obs is None or obs_age_s is None or obs_age_s > self.safety.config.stale_obs_s
         action: NDArray[np.float64] | None = None
         if not stale:
-            if self.ensemble or self._steps_left <= 0 or len(self.queue) == 0:
-                chunk = np.asarray(self.policy(obs), dtype=np.float64)
-                self.inferences += 1
-                if chunk.ndim == 1:
-                    chunk = chunk[None, :]
-                n_exec = max(1, min(int(self.policy.n_action_steps), len(chunk)))
-                self.queue.push(chunk if self.ensemble else chunk[:n_exec])
-                self._steps_left = n_exec
-            action = self.queue.pop()
-            self._steps_left -= 1
+            try:
+                action = self._next_action(obs)
+            except ImitationRosError as err:       # bad observation: hold, say why
+                return self.safety.filter(None, measured, obs_age_s, reason=str(err))
         return self.safety.filter(action, measured, obs_age_s)
+
+    def _next_action(self, obs: Mapping[str, Any]) -> NDArray[np.float64] | None:
+        if self.ensemble or self._steps_left <= 0 or len(self.queue) == 0:
+            chunk = np.asarray(self.policy(obs), dtype=np.float64)
+            self.inferences += 1
+            if chunk.ndim == 1:
+                chunk = chunk[None, :]
+            n_exec = max(1, min(int(self.policy.n_action_steps), len(chunk)))
+            self.queue.push(chunk if self.ensemble else chunk[:n_exec])
+            self._steps_left = n_exec
+        else:
+            observe = getattr(self.policy, 'observe', None)
+            if observe is not None:       # policies with an observation history (Diffusion)
+                observe(obs)
+        self._steps_left -= 1
+        return self.queue.pop()

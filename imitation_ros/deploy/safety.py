@@ -97,6 +97,8 @@ class SafetyFilter:
         command: NDArray[np.floating] | list[float] | None,
         measured: NDArray[np.floating] | None,
         obs_age_s: float | None,
+        *,
+        reason: str = 'no command',
     ) -> SafetyVerdict:
         """Return the command to send for a policy output.
 
@@ -104,6 +106,7 @@ class SafetyFilter:
             command: The policy's joint target, in the profile's joint order.
             measured: The newest measured joint positions (same order), or None.
             obs_age_s: Age of the newest observation the command was computed from.
+            reason: Why ``command`` is None, when it is (logged with the hold).
         """
         n = self.lower.shape[0]
         if measured is None or obs_age_s is None:
@@ -115,7 +118,7 @@ class SafetyFilter:
         if meas.shape != (n,) or not np.all(np.isfinite(meas)):
             return self._hold('measured joint positions non-finite or wrong size')
         if command is None:
-            return self._hold('no command')
+            return self._hold(reason)
         cmd = np.asarray(command, dtype=np.float64).reshape(-1)
         if cmd.shape != (n,):
             return self._hold(f'command has {cmd.size} values, expected {n}')

@@ -10,11 +10,12 @@ Services ``~/enable`` (SetBool) and ``~/reset`` (Trigger); ``/diagnostics`` at 1
 """
 from __future__ import annotations
 
+import sys
 from functools import partial
 
 from imitation_ros.deploy import PolicyController, SafetyConfig, SafetyFilter
 from imitation_ros.deploy.config import PolicyNodeConfig
-from imitation_ros.errors import ConfigError
+from imitation_ros.errors import ConfigError, ImitationRosError
 from imitation_ros.frames import FrameAssembler
 from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
 from imitation_ros.messages.codecs import set_stamp
@@ -151,8 +152,12 @@ class PolicyNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    """Entry point of ``ros2 run imitation_ros policy_node``."""
-    run(PolicyNode, args)
+    """Entry point of ``ros2 run imitation_ros policy_node``; exits 1 on bad config."""
+    try:
+        run(PolicyNode, args)
+    except ImitationRosError as err:
+        sys.stderr.write(f'policy_node: error: {err}\n')
+        sys.exit(1)
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from functools import partial
 from typing import Any
 
@@ -27,6 +28,7 @@ DiagnosticStatus = msg_type('diagnostic_msgs/msg/DiagnosticStatus')
 KeyValue = msg_type('diagnostic_msgs/msg/KeyValue')
 Trigger = srv_type('std_srvs/srv/Trigger')
 SetBool = srv_type('std_srvs/srv/SetBool')
+DISCOVERY_WAIT_S = 1.0
 
 
 class RecorderNode(Node):
@@ -37,7 +39,7 @@ class RecorderNode(Node):
         cfg = declare_config(self, RecorderConfig)
         profile = load_profile(resolve_config(cfg.profile))
         self._session = RecordingSession(cfg, profile)   # ConfigError before any bag exists
-        qos = {t: plan.choose_qos(self._offered(t)) for t, plan in self._session.plans.items()}
+        qos = self._choose_qos()
         bag = self._session.open(self._now(), qos)
         try:
             for topic, plan in self._session.plans.items():
@@ -68,6 +70,23 @@ class RecorderNode(Node):
 
     def _now(self) -> int:
         return self.get_clock().now().nanoseconds
+
+    def _choose_qos(self) -> dict[str, str]:
+        """QoS per topic; ``auto`` topics wait up to 1 s for their publishers to be discovered.
+
+        Right after the node is created (rclpy or DDS backend) discovery has usually not yet
+        reported the publishers, and a reliable subscription to a best-effort publisher
+        receives nothing. Discovery runs in the middleware's own thread, so polling without
+        spinning sees it.
+        """
+        plans = self._session.plans
+        auto = [t for t, plan in plans.items() if getattr(plan, 'qos', 'auto') == 'auto']
+        deadline = time.monotonic() + DISCOVERY_WAIT_S
+        while auto and time.monotonic() < deadline:
+            if all(self._offered(t) for t in auto):
+                break
+            time.sleep(0.05)
+        return {t: plan.choose_qos(self._offered(t)) for t, plan in plans.items()}
 
     def _offered(self, topic: str) -> list[str] | None:
         info = getattr(self, 'get_publishers_info_by_topic', None)
@@ -129,10 +148,9 @@ class RecorderNode(Node):
             st = DiagnosticStatus(name=entry.name, message=entry.message, hardware_id='recorder',
                                   values=[KeyValue(key=k, value=v)
                                           for k, v in entry.values.items()])
-            try:
-                st.level = entry.level
-            except AssertionError:       # rclpy: 'byte' fields take bytes
-                st.level = bytes([entry.level])
+            # rclpy's 'byte' fields take bytes of length 1 (DiagnosticStatus.OK is b'\\x00').
+            st.level = (bytes([entry.level]) if isinstance(DiagnosticStatus.OK, bytes)
+                        else entry.level)
             arr.status.append(st)
         self._diag_pub.publish(arr)
 

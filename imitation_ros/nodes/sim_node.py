@@ -49,7 +49,9 @@ class SimNode(Node):
         self.runner = SimRunner(self.sim, rates, seed=cfg.seed,
                                 real_time_factor=cfg.real_time_factor,
                                 max_catch_up_s=cfg.max_catch_up_s)
-        self._origin_ns = time.time_ns() if cfg.stamp_origin == 'wall' else 0
+        # 'wall': sim time 0 is anchored to the wall clock at the first tick, when the pacer
+        # starts (anchoring at construction would stamp everything late by the start-up time).
+        self._origin_ns: int | None = None if cfg.stamp_origin == 'wall' else 0
         p = self.profile
         self._js_pub = self.create_publisher(JointState, p.state.topic, qos_profile('reliable'))
         self._cams = [(c, self.create_publisher(Image, c.topic, qos_profile('sensor_data')),
@@ -76,9 +78,12 @@ class SimNode(Node):
     def _stamp(self, t_s: float) -> int:
         if self.cfg.stamp_origin == 'wall':     # stay on the wall clock after a stall
             t_s += self.runner.pacer.given_up_s
-        return self._origin_ns + round(t_s * 1e9)
+        origin = time.time_ns() if self._origin_ns is None else self._origin_ns
+        return origin + round(t_s * 1e9)
 
     def _tick(self) -> None:
+        if self._origin_ns is None:
+            self._origin_ns = time.time_ns() - round(self.runner.time_s * 1e9)
         self.runner.run_until(time.monotonic(), self._emit)
         if self.runner.pacer.lag_events:
             self.get_logger().warning(

@@ -144,17 +144,20 @@ def write_metadata(bag: Path, metadata: dict[str, Any], *, sync: bool = False) -
 
     Uses libyaml (PyYAML's C dumper) when available: ruamel's pure-Python dumper takes tens of
     milliseconds per document, too slow for a snapshot every second on the recording thread.
+    Long scalars (``type_description_hash``, JSON ``custom_data``) stay on one line, as
+    rosbag2's own writer (yaml-cpp) emits them.
     """
     try:
         import yaml
 
         text = yaml.dump(metadata, Dumper=getattr(yaml, 'CSafeDumper', yaml.SafeDumper),
-                         default_flow_style=False, sort_keys=False)
+                         default_flow_style=False, sort_keys=False, width=1 << 30)
     except ImportError:  # pragma: no cover - pyyaml is a dependency
         from ruamel.yaml import YAML
 
         ryaml = YAML(typ='safe')
         ryaml.default_flow_style = False
+        ryaml.width = 1 << 30
         out = StringIO()
         ryaml.dump(metadata, out)
         text = out.getvalue()

@@ -67,3 +67,33 @@ def test_stale_and_nan_hold() -> None:
     bad = PolicyController(RampPolicy(k=4, n_exec=4, nan=True), _filter())
     v = bad.step(obs, 0.0)
     assert v.action == 'hold' and v.command is None       # nothing sent yet: publish nothing
+
+
+class HistoryPolicy(RampPolicy):
+    """Records observe() calls, and raises a suite error on a bad observation."""
+
+    def __init__(self) -> None:
+        super().__init__(k=4, n_exec=4)
+        self.observed = 0
+
+    def observe(self, obs) -> None:
+        self.observed += 1
+
+    def __call__(self, obs):
+        if not np.all(np.isfinite(obs[OBS_STATE])):
+            from imitation_ros.errors import TrainError
+            raise TrainError('observation.state: non-finite values')
+        return super().__call__(obs)
+
+
+def test_history_fed_between_inferences_and_bad_obs_holds() -> None:
+    pol = HistoryPolicy()
+    ctl = PolicyController(pol, _filter())
+    obs = {OBS_STATE: np.zeros(3, dtype=np.float32)}
+    for _ in range(8):
+        ctl.step(obs, 0.0)
+    assert (pol.calls, pol.observed) == (2, 6)
+    fresh = PolicyController(HistoryPolicy(), _filter())
+    bad = {OBS_STATE: np.array([0.0, np.nan, 0.0], dtype=np.float32)}
+    v = fresh.step(bad, 0.0)
+    assert v.action == 'hold' and v.command is None
