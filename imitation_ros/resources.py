@@ -42,7 +42,8 @@ def share_dir() -> Path:
     for cand in candidates:
         if (cand / 'msg').is_dir():
             return cand
-    msg = f'cannot find the {PACKAGE} share folder (msg/); looked in {[str(c) for c in candidates]}'
+    looked = [str(c) for c in candidates]
+    msg = f'cannot find the {PACKAGE} share folder (msg/); looked in {looked}'
     raise ConfigError(msg)
 
 

@@ -24,11 +24,12 @@ def generate_launch_description():
                               description='folder the recorder writes its bag into'),
         DeclareLaunchArgument('seed', default_value='0', description='first episode seed'),
         DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='nodes follow /clock of the simulator'),
+                              description='recorder and expert follow /clock of the simulator'),
         Node(package='imitation_ros', executable='sim_node', name='sim', output='screen',
+             # Never use_sim_time here: the sim publishes /clock from its own timer, and a
+             # timer on sim time would wait for a /clock that only it publishes.
              parameters=[PathJoinSubstitution([share, 'config', 'sim.yaml']),
-                         {'profile': profile, 'seed': LaunchConfiguration('seed'),
-                          'use_sim_time': LaunchConfiguration('use_sim_time')}]),
+                         {'profile': profile, 'seed': LaunchConfiguration('seed')}]),
         Node(package='imitation_ros', executable='recorder_node', name='recorder', output='screen',
              parameters=[PathJoinSubstitution([share, 'config', 'record.yaml']),
                          {'profile': profile, 'output_dir': LaunchConfiguration('output_dir'),

@@ -150,7 +150,9 @@ class SimRunner:
 
         Args:
             wall_s: Monotonic wall time, s.
-            emit: Called with (node time s, event names) after stepping to each event time.
+            emit: Called with (event time s, event names) after stepping to each event. The
+                event time is exact; the sim's own clock is within half a physics step of it
+                (or holds the last environment step of a coarser gymnasium env).
 
         Returns:
             The node time reached, s.
@@ -159,7 +161,7 @@ class SimRunner:
                    self.time_s + self.max_step_per_call_s)
         for t_s, names in self.schedule.pop_due(goal):
             self._step_to(t_s)
-            emit(self.time_s, names)
+            emit(t_s, names)
         self._step_to(goal)
         return self.time_s
 

@@ -45,14 +45,14 @@ def keep(name):
     return cb
 
 node.create_subscription(msg_type('sensor_msgs/msg/JointState'), '/joint_states',
-                         keep('js'), qos_profile('reliable'))
+                         keep('js'), qos_profile('reliable', 200))
 node.create_subscription(msg_type('sensor_msgs/msg/Image'), '/camera/color/image_raw',
-                         keep('cam'), qos_profile('sensor_data'))
+                         keep('cam'), qos_profile('sensor_data', 50))
 node.create_subscription(msg_type('sensor_msgs/msg/CompressedImage'),
                          '/camera/color/image_raw/compressed', keep('ccam'),
-                         qos_profile('sensor_data'))
+                         qos_profile('sensor_data', 50))
 node.create_subscription(msg_type('rosgraph_msgs/msg/Clock'), '/clock', keep('clock'),
-                         qos_profile('reliable'))
+                         qos_profile('reliable', 200))
 node.create_subscription(msg_type('diagnostic_msgs/msg/DiagnosticArray'), '/diagnostics',
                          keep('diag'), qos_profile('reliable'))
 
@@ -203,7 +203,7 @@ def test_gymnasium_env_behind_the_same_node(python, node_env, tmp_path):
     sim = _start_sim(python, node_env, log, '-p', 'task:=gym:Pendulum-v1',
                      '-p', f'profile:={profile}')
     try:
-        out = _probe(python, node_env, tmp_path, 'rates', '1.0', '3.0')
+        out = _probe(python, node_env, tmp_path, 'rates', '2.0', '4.0')
     finally:
         _stop(sim)
     assert out['js_names'] == ['pendulum'], (out, log.read_text()[-2000:])

@@ -242,3 +242,14 @@ def test_share_dir_in_colcon_install_layout(tmp_path: Path, monkeypatch: pytest.
         monkeypatch.setitem(sys.modules, spec.name, mod)
         spec.loader.exec_module(mod)
         assert mod.share_dir() == prefix / 'share' / PKG, site
+
+
+@pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
+def test_sim_never_runs_on_sim_time(path: Path) -> None:
+    """The sim publishes /clock from a timer; on sim time that timer would wait for itself."""
+    desc = launcher.load_description(path)
+    declared = {e.name for e in desc.entities if isinstance(e, launcher.DeclareLaunchArgument)}
+    args = {'use_sim_time': 'true'} if 'use_sim_time' in declared else {}
+    for proc in launcher.plan(desc, args):
+        if proc.argv[2].endswith('.sim_node'):
+            assert 'use_sim_time:=true' not in proc.argv, f'{path.name}: {proc.argv}'
