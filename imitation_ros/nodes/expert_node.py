@@ -170,7 +170,8 @@ def _command(profile: Any, q: Any, horizon_s: float) -> Any:
     """The follower command: a one-point trajectory or a forward position command."""
     if profile.command.mode == 'trajectory':
         point = JointTrajectoryPoint(positions=[float(v) for v in q])
-        point.time_from_start.nanosec = int(horizon_s * 1e9)
+        point.time_from_start.sec, point.time_from_start.nanosec = divmod(int(horizon_s * 1e9),
+                                                                          1_000_000_000)
         return JointTrajectory(joint_names=list(profile.joint_names), points=[point])
     return Float64MultiArray(data=[float(v) for v in q])
 

@@ -13,7 +13,15 @@ import time
 from typing import Any
 
 from imitation_ros.errors import ImitationRosError
-from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
+from imitation_ros.graph import (
+    Node,
+    Parameter,
+    declare_config,
+    msg_type,
+    qos_profile,
+    run,
+    srv_type,
+)
 from imitation_ros.messages.codecs import fill_image, fill_joint_state, set_stamp, stamp_ns
 from imitation_ros.profile import load_profile
 from imitation_ros.resources import resolve_config
@@ -39,6 +47,9 @@ class SimNode(Node):
 
     def __init__(self) -> None:
         super().__init__('sim')
+        if self.get_parameter('use_sim_time').value:    # its timer would wait for its own /clock
+            self.get_logger().warning('use_sim_time ignored: the sim publishes /clock itself')
+            self.set_parameters([Parameter('use_sim_time', value=False)])
         cfg = self.cfg = declare_config(self, SimNodeConfig)
         self.profile = load_profile(resolve_config(cfg.profile))
         self.sim = make_sim(cfg, self.profile)
