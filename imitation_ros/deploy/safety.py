@@ -88,9 +88,12 @@ class SafetyFilter:
         """Forget the last command (a new episode, or control handed back)."""
         self._last = None
 
-    def _hold(self, reason: str) -> SafetyVerdict:
+    def hold(self, reason: str) -> SafetyVerdict:
+        """Hold: the last command that passed (None before any), with the reason."""
         cmd = None if self._last is None else self._last.copy()
         return SafetyVerdict(cmd, 'hold', (reason,))
+
+    _hold = hold
 
     def filter(
         self,

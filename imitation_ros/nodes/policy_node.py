@@ -96,11 +96,13 @@ class PolicyNode(Node):
             return
         now = self._now()
         looks = self.frames.lookup(now)
-        obs = {k: looks[k].value for k in self.obs_keys}
-        age_ns = [looks[k].age_ns for k in self.obs_keys]
-        fresh = all(looks[k].ok for k in self.obs_keys)
-        verdict = self.ctl.step(obs if fresh else None,
-                                max(age_ns) / NS if fresh and None not in age_ns else None)
+        missing = {k: looks[k].reason for k in self.obs_keys if not looks[k].ok}
+        if missing:      # a stream is silent or older than its max_age_s: hold, say which
+            verdict = self.ctl.safety.hold(
+                'observation ' + ', '.join(f'{k} {r}' for k, r in missing.items()))
+        else:
+            obs = {k: looks[k].value for k in self.obs_keys}
+            verdict = self.ctl.step(obs, max(looks[k].age_ns for k in self.obs_keys) / NS)
         self.counts[verdict.action] += 1
         if verdict.reasons:
             self.get_logger().warning(f'{verdict.action}: {"; ".join(verdict.reasons)}',

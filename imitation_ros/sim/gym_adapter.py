@@ -269,7 +269,10 @@ class GymSim:
         return np.asarray(src, dtype=np.float64).reshape(-1)
 
     def close(self) -> None:
-        """Close the environment."""
+        """Close the environment (and the adapter's image source if it can be closed)."""
+        closer = getattr(self.adapter.image_from, 'close', None)
+        if callable(closer):
+            closer()
         self.env.close()
 
 
