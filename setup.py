@@ -29,7 +29,7 @@ setup(
     extras_require={
         # DDS backend for running without ROS 2 (not needed with rclpy sourced).
         'dds': ['cyclonedds==11.0.1'],
-        'sim': ['mujoco>=3.3,<3.9'],
+        'sim': ['mujoco>=3.3,<3.9', 'gymnasium>=1.1,<2'],
         'learn': ['torch==2.9.1', 'torchvision==0.24.1', 'torchcodec==0.9.1', 'lerobot==0.4.4'],
         'aloha': ['gym-aloha==0.1.5'],
         'test': ['pytest', 'pytest-timeout'],
