@@ -28,8 +28,8 @@ from imitation_ros.profile import profile_from_dict
 if TYPE_CHECKING:
     from pathlib import Path
 
-record = pytest.importorskip('imitation_ros.record')   # the recorder room
-synthetic = pytest.importorskip('imitation_ros.record.synthetic')
+from imitation_ros import record  # noqa: E402
+from imitation_ros.record import synthetic  # noqa: E402
 
 NS = 1_000_000_000
 T0 = 1_750_000_000 * NS
