@@ -204,7 +204,9 @@ def import_json(
                 for k in range(len(obs)):
                     ds.add_frame({OBS_STATE: obs[k], ACTION: act[k], TASK: task})
                 if kept:
-                    ds.save_episode()
+                    # lerobot's parallel encoding forks a process pool from a threaded process (DDS,
+                    # torch, tqdm): children can deadlock on a lock held at fork. Encode in-process.
+                    ds.save_episode(parallel_encoding=False)
                 records.append(EpisodeQuality(
                     bag=str(path), episode_index=i, status='unlabelled', task=task, reason='',
                     start_s=float(ts[0]), duration_s=dur, ticks=len(obs) + dropped,

@@ -199,7 +199,9 @@ def write_sim_demos_stats(
             for frame in frames:
                 frame[TASK] = task
                 ds.add_frame(frame)
-            ds.save_episode()
+            # lerobot's parallel encoding forks a process pool from a threaded process (DDS,
+            # torch, tqdm): children can deadlock on a lock held at fork. Encode in-process.
+            ds.save_episode(parallel_encoding=False)
             n_saved += 1
             n_frames += len(frames)
         ds.finalize()

@@ -169,7 +169,9 @@ def write_episodes(
         dataset.add_frame(frame)
         if f == len(ep) - 1:
             _check_no_drops(dataset, bag)
-            dataset.save_episode()
+            # lerobot's parallel encoding forks a process pool from a threaded process (DDS,
+            # torch, tqdm): children can deadlock on a lock held at fork. Encode in-process.
+            dataset.save_episode(parallel_encoding=False)
             saved += 1
     return saved
 

@@ -93,7 +93,9 @@ def make_synthetic_dataset(
                 frame[cam.key] = _render(goal, cam.height, cam.width, rng)
             ds.add_frame(frame)
             state = (action + rng.normal(0.0, 0.005, size=n)).astype(np.float32)
-        ds.save_episode()
+        # lerobot's parallel encoding forks a process pool from a threaded process (DDS,
+        # torch, tqdm): children can deadlock on a lock held at fork. Encode in-process.
+        ds.save_episode(parallel_encoding=False)
     ds.finalize()
     logger.info('wrote synthetic dataset %s (%d episodes x %d frames)', root, n_episodes, n_frames)
     return root
