@@ -40,7 +40,13 @@ from imitation_ros.data.align import align_bag, stream_span
 from imitation_ros.data.bags import bag_fingerprint, resolve_bag, scan_bag
 from imitation_ros.data.episodes import cut_episodes
 from imitation_ros.data.quality import write_report
-from imitation_ros.data.writer import create_dataset, dataset_fps, merge_datasets, write_episodes
+from imitation_ros.data.writer import (
+    create_dataset,
+    dataset_fps,
+    fix_image_stats,
+    merge_datasets,
+    write_episodes,
+)
 from imitation_ros.errors import ConfigError, DatasetError, ImitationRosError
 from imitation_ros.frames import FrameAssembler
 
@@ -409,6 +415,7 @@ def _convert(
         shutil.copytree(roots[0], new)     # one bag: its dataset is the dataset
     else:
         merge_datasets(roots, repo_id, new)
+    fix_image_stats(new)        # lerobot 0.4.4's image std overflows (see fix_image_stats)
     meta = {'settings': settings, 'failed_bags': failed}
     summary.report_json, summary.report_png = write_report(records, new / 'quality', meta=meta)
     cache = new / CACHE_DIR / 'bags'

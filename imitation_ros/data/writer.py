@@ -4,6 +4,7 @@ lerobot is imported inside the functions (it pulls torch in).
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -189,3 +190,61 @@ def merge_datasets(roots: Sequence[Path], repo_id: str, out: Path) -> None:
         raise DatasetError(msg)
     aggregate_datasets(repo_ids=[repo_id] * len(roots), aggr_repo_id=repo_id,
                        roots=list(roots), aggr_root=out)
+
+
+def fix_image_stats(root: Path, *, max_frames: int = 3000) -> dict[str, dict[str, list[float]]]:
+    """Recompute the image statistics of ``meta/stats.json`` in floating point.
+
+    lerobot 0.4.4 computes image std from squared uint8 pixels, which overflow: its
+    ``stats.json`` holds image std values near 0.0005 instead of about 0.2, and a policy
+    normalizing images with them (``lerobot-train``, mean/std) sees values in the hundreds.
+    This decodes the dataset's videos (at most ``max_frames`` frames per camera, evenly
+    spread), computes per-channel mean and std of pixels scaled to [0, 1] with float64
+    accumulation, and rewrites those two entries (shape (3, 1, 1), lerobot's layout).
+
+    Returns:
+        Camera key -> {'mean': [...], 'std': [...]} as written.
+
+    Raises:
+        DatasetError: A video cannot be decoded.
+    """
+    import av
+
+    stats_path = root / 'meta' / 'stats.json'
+    info = json.loads((root / 'meta' / 'info.json').read_text(encoding='utf-8'))
+    stats = json.loads(stats_path.read_text(encoding='utf-8'))
+    out: dict[str, dict[str, list[float]]] = {}
+    for key, feat in info['features'].items():
+        if feat.get('dtype') != 'video':
+            continue
+        files = sorted((root / 'videos' / key).rglob('*.mp4'))
+        total = int(info.get('total_frames', 0)) or max_frames
+        stride = max(1, total // max_frames)
+        acc = np.zeros(3, dtype=np.float64)
+        acc2 = np.zeros(3, dtype=np.float64)
+        n = 0
+        k = 0
+        for path in files:
+            try:
+                with av.open(str(path)) as container:
+                    for frame in container.decode(video=0):
+                        k += 1
+                        if (k - 1) % stride:
+                            continue
+                        img = frame.to_ndarray(format='rgb24').astype(np.float64) / 255.0
+                        acc += img.mean(axis=(0, 1))
+                        acc2 += (img ** 2).mean(axis=(0, 1))
+                        n += 1
+            except av.error.FFmpegError as err:
+                msg = f'{path}: cannot decode video to compute image statistics: {err}'
+                raise DatasetError(msg) from err
+        if n == 0:
+            continue
+        mean = acc / n
+        std = np.sqrt(np.maximum(acc2 / n - mean ** 2, 0.0))
+        entry = stats.setdefault(key, {})
+        entry['mean'] = [[[float(v)]] for v in mean]
+        entry['std'] = [[[float(v)]] for v in std]
+        out[key] = {'mean': mean.tolist(), 'std': std.tolist()}
+    stats_path.write_text(json.dumps(stats, indent=4), encoding='utf-8')
+    return out
