@@ -39,7 +39,6 @@ setup(
     maintainer_email='dev@imitation-ros.invalid',
     description='Teach a ROS 2 arm by demonstration (record, convert, train, deploy, DAgger).',
     license='Apache-2.0',
-    tests_require=['pytest'],
     entry_points={
         'console_scripts': [
             'imitation-ros = imitation_ros.cli.main:main',

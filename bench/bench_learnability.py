@@ -2,7 +2,8 @@
 
     MUJOCO_GL=egl OMP_NUM_THREADS=1 python bench/bench_learnability.py \
         [--policies bc,act] [--demos 30] [--steps 1500] [--batch-size 64] [--eval 20] \
-        [--state-only] [--set bc:hidden_dims=[512,512]] [--out runs/learnability]
+        [--state-only] [--state-noise 0.05] [--cube-jitter 0.05] [--no-image-augment] \
+        [--set bc:hidden_dims=[512,512]] [--out runs/learnability]
 
 For each policy: writes ``--demos`` scripted-expert demonstrations in-process
 (``imitation_ros.data.sim_demos``: same features and semantics as converted bags; seeds
@@ -25,31 +26,26 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 
-def mean_action_policy(dataset: Path, max_step_rad: float = 0.1):  # noqa: ANN201
-    """A policy that ignores observations: replays the demos' mean action per time step."""
-    import numpy as np
-    import pandas as pd
+def eval_checkpoint(checkpoint, profile, sim_config, seeds, *,  # noqa: ANN001, ANN201
+                    duration_s, ensemble):  # noqa: ANN001
+    """``deploy.rollout.evaluate_checkpoint`` with a chosen ``ArmSimConfig`` (same pieces)."""
+    from imitation_ros.deploy.controller import PolicyController
+    from imitation_ros.deploy.rollout import controller_policy
+    from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter
+    from imitation_ros.learn.inference import load_policy
+    from imitation_ros.profile.keys import OBS_IMAGES
+    from imitation_ros.sim import ArmSim, evaluate
 
-    from imitation_ros.profile.keys import ACTION
-
-    frames = pd.concat(pd.read_parquet(p) for p in sorted((dataset / 'data').rglob('*.parquet')))
-    trajs = [np.stack(g[ACTION].to_numpy()) for _, g in frames.groupby('episode_index')]
-    n = max(len(t) for t in trajs)
-    padded = np.stack([np.concatenate([t, np.repeat(t[-1:], n - len(t), 0)]) for t in trajs])
-    mean = padded.mean(0)
-    state = {'k': 0, 'prev': None}
-
-    def policy(obs, t_s):  # noqa: ANN001, ANN202
-        if t_s == 0.0:
-            state['k'], state['prev'] = 0, None
-        target = mean[min(state['k'], n - 1)]
-        state['k'] += 1
-        prev = state['prev'] if state['prev'] is not None else obs['observation.state']
-        cmd = prev + np.clip(target - prev, -max_step_rad, max_step_rad)
-        state['prev'] = cmd
-        return cmd
-
-    return policy
+    runner = load_policy(checkpoint, device='cpu')
+    images = any(k.startswith(OBS_IMAGES) for k in runner.config.input_features)
+    controller = PolicyController(runner, SafetyFilter.from_profile(
+        profile, SafetyConfig(max_step_rad=0.1)), ensemble_coeff=ensemble)
+    sim = ArmSim(profile, sim_config)
+    try:
+        return evaluate(sim, controller_policy(sim, controller), seeds, duration_s=duration_s,
+                        images=images)
+    finally:
+        sim.close()
 
 
 def main() -> None:
@@ -65,21 +61,27 @@ def main() -> None:
     parser.add_argument('--noise', type=float, default=0.0, help='expert command noise, rad')
     parser.add_argument('--perturb', type=float, default=0.0, help='expert push probability')
     parser.add_argument('--no-augment', action='store_true')
+    parser.add_argument('--no-image-augment', action='store_true', help='keep state noise only')
+    parser.add_argument('--state-noise', type=float, default=0.01,
+                        help='training augmentation: Gaussian noise on the state, rad')
     parser.add_argument('--set', action='append', default=[], metavar='POLICY:KEY=VALUE')
     parser.add_argument('--ensemble', type=float, default=None, help='ACT temporal ensembling')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--cube-jitter', type=float, default=None,
+                        help='ArmSimConfig.cube_jitter_m for demos and evaluation (default 0.02)')
+    parser.add_argument('--no-train', action='store_true', help='only the expert and the floor')
     parser.add_argument('--out', default='runs/learnability')
     args = parser.parse_args()
 
     import torch
     import yaml
 
-    from imitation_ros.data.sim_demos import write_sim_demos_stats
-    from imitation_ros.deploy.rollout import RolloutConfig, evaluate_checkpoint
+    from imitation_ros.data.sim_demos import blind_replay_policy, write_sim_demos_stats
     from imitation_ros.learn.augment import AugmentConfig
     from imitation_ros.learn.trainer import TrainConfig, train
     from imitation_ros.sim import (
         ArmSim,
+        ArmSimConfig,
         ScriptedExpert,
         evaluate,
         expert_policy,
@@ -88,23 +90,27 @@ def main() -> None:
 
     torch.set_num_threads(1)
     out = Path(args.out)
-    tag = (f'd{args.demos}_s{args.seed}{"_state" if args.state_only else ""}'
-           f'{f"_n{args.noise}" if args.noise else ""}{f"_p{args.perturb}" if args.perturb else ""}')
+    sim_cfg = ArmSimConfig() if args.cube_jitter is None else ArmSimConfig(
+        cube_jitter_m=args.cube_jitter)
+    tag = (f'd{args.demos}_s{args.seed}_j{sim_cfg.cube_jitter_m}'
+           f'{"_state" if args.state_only else ""}{f"_n{args.noise}" if args.noise else ""}'
+           f'{f"_p{args.perturb}" if args.perturb else ""}')
     dataset = out / f'data_{tag}'
     t0 = time.perf_counter()
     if not (dataset / 'meta' / 'info.json').is_file():
         stats = write_sim_demos_stats(dataset, episodes=args.demos, seed=args.seed,
-                                      images=not args.state_only, noise_std_rad=args.noise,
+                                      sim_config=sim_cfg, images=not args.state_only,
+                                      noise_std_rad=args.noise,
                                       perturb_prob=args.perturb, overwrite=True)
         print(f'{stats.episodes} demos, {stats.frames} frames (expert {stats.successes}/'
               f'{args.demos}) written in {time.perf_counter() - t0:.1f} s -> {dataset}',
               flush=True)
     seeds = range(10_000, 10_000 + args.eval)
     profile = load_profile_for_sim()
-    sim = ArmSim(profile)
+    sim = ArmSim(profile, sim_cfg)
     expert = ScriptedExpert(sim.geometry, sim.joint_names)
     ref = evaluate(sim, expert_policy(sim, expert), seeds, duration_s=args.eval_s)
-    floor = evaluate(sim, mean_action_policy(dataset), seeds, duration_s=args.eval_s)
+    floor = evaluate(sim, blind_replay_policy(dataset), seeds, duration_s=args.eval_s)
     sim.close()
 
     overrides: dict[str, dict] = {}
@@ -113,13 +119,15 @@ def main() -> None:
         key, _, value = kv.partition('=')
         overrides.setdefault(pol, {})[key] = yaml.safe_load(value)
     rows = []
-    for policy in args.policies.split(','):
+    for policy in [] if args.no_train else args.policies.split(','):
         cfg = TrainConfig(
             dataset=dataset, policy=policy,
-            output_dir=out / f'{policy}_{tag}_st{args.steps}_b{args.batch_size}',
+            output_dir=out / (f'{policy}_{tag}_st{args.steps}_b{args.batch_size}'
+                              f'_sn{args.state_noise}{"_noia" if args.no_image_augment else ""}'),
             steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
             device='cpu', val_every=max(args.steps, 1), save_every=args.steps,
-            augment=None if args.no_augment else AugmentConfig(),
+            augment=None if args.no_augment else AugmentConfig(
+                images=not args.no_image_augment, state_noise_std=args.state_noise),
             policy_overrides=overrides.get(policy, {}), progress=False)
         import shutil
 
@@ -128,9 +136,8 @@ def main() -> None:
         res = train(cfg)
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        summary = evaluate_checkpoint(res.checkpoint, profile, RolloutConfig(
-            episodes=args.eval, first_seed=10_000, duration_s=args.eval_s,
-            ensemble_coeff=args.ensemble))
+        summary = eval_checkpoint(res.checkpoint, profile, sim_cfg, seeds,
+                                  duration_s=args.eval_s, ensemble=args.ensemble)
         eval_s = time.perf_counter() - t0
         rows.append((policy, cfg.effective_batch_size, train_s, res.samples_per_s,
                      res.val.get('val_mae', float('nan')), res.final_loss,
@@ -139,7 +146,8 @@ def main() -> None:
               f'{summary.n} (eval {eval_s:.0f} s)', flush=True)
 
     inp = 'state only' if args.state_only else 'state + front camera'
-    print(f'\n{args.demos} demos ({inp}), {args.steps} steps, {args.eval} held-out seeds '
+    print(f'\n{args.demos} demos ({inp}, cube jitter +-{sim_cfg.cube_jitter_m} m), '
+          f'{args.steps} steps, state noise {args.state_noise}, {args.eval} held-out seeds '
           f'{seeds.start}..{seeds.stop - 1}, cpu, 1 thread')
     print(f'{"policy":8} {"batch":>5} {"train_s":>8} {"samples/s":>9} {"val_mae":>8} '
           f'{"loss":>7} {"success":>8} {"vs expert":>9} {"vs floor":>8} {"eval_s":>6}  set')

@@ -30,9 +30,12 @@ from imitation_ros.errors import ConfigError, DatasetError
 from imitation_ros.profile.keys import ACTION, OBS_STATE, TASK
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import NDArray
 
     from imitation_ros.profile import RobotProfile
+    from imitation_ros.sim import ArmSimConfig
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ def write_sim_demos(
     episodes: int,
     seed: int = 0,
     profile: str | RobotProfile = 'sim_arm.yaml',
+    sim_config: ArmSimConfig | None = None,
     images: bool = True,
     noise_std_rad: float = 0.0,
     perturb_prob: float = 0.0,
@@ -75,6 +79,7 @@ def write_sim_demos(
         episodes: Number of demonstrations (seeds ``seed .. seed + episodes - 1``).
         seed: First sim seed (also seeds the expert's noise).
         profile: Robot profile (path, config file name, or a loaded profile).
+        sim_config: Randomization of the simulated arm (default ``ArmSimConfig()``).
         images: Write the profile's cameras (video); ``False`` writes a state-only dataset.
         noise_std_rad: Gaussian noise on every expert command, rad (recorded as the action).
         perturb_prob: Chance per episode of one push off course (the expert recovers).
@@ -95,7 +100,7 @@ def write_sim_demos(
         DatasetError: ``out`` exists, or nothing was written.
     """
     stats = write_sim_demos_stats(
-        out, episodes=episodes, seed=seed, profile=profile, images=images,
+        out, episodes=episodes, seed=seed, profile=profile, sim_config=sim_config, images=images,
         noise_std_rad=noise_std_rad, perturb_prob=perturb_prob, duration_s=duration_s,
         hold_s=hold_s, only_successes=only_successes, vcodec=vcodec, overwrite=overwrite,
         progress=progress, repo_id=repo_id)
@@ -108,6 +113,7 @@ def write_sim_demos_stats(
     episodes: int,
     seed: int = 0,
     profile: str | RobotProfile = 'sim_arm.yaml',
+    sim_config: ArmSimConfig | None = None,
     images: bool = True,
     noise_std_rad: float = 0.0,
     perturb_prob: float = 0.0,
@@ -144,7 +150,7 @@ def write_sim_demos_stats(
         import dataclasses
 
         prof = dataclasses.replace(prof, cameras=())
-    sim = ArmSim(prof)
+    sim = ArmSim(prof, sim_config)
     try:
         exp_cfg = ExpertConfig(noise_std_rad=noise_std_rad, perturb_prob=perturb_prob)
         expert = ScriptedExpert(sim.geometry, sim.joint_names, exp_cfg, seed=seed)
@@ -213,3 +219,53 @@ def write_sim_demos_stats(
     logger.info('wrote %s: %d episodes, %d frames, expert succeeded %d/%d', root, n_saved,
                 n_frames, n_success, episodes)
     return SimDemoStats(root=root, episodes=n_saved, frames=n_frames, successes=n_success)
+
+
+def mean_action_trajectory(dataset: str | Path) -> NDArray[np.float32]:
+    """Return the mean action per frame index over a dataset's episodes, (T, n).
+
+    Shorter episodes are padded with their last action, so ``T`` is the longest episode.
+
+    Raises:
+        DatasetError: The dataset has no parquet data files.
+    """
+    import pandas as pd
+
+    files = sorted((Path(dataset) / 'data').rglob('*.parquet'))
+    if not files:
+        msg = f'{dataset}: no data/*.parquet files (not a LeRobotDataset v3?)'
+        raise DatasetError(msg)
+    frames = pd.concat([pd.read_parquet(p, columns=['episode_index', 'frame_index', ACTION])
+                        for p in files])
+    trajs = [np.stack(g.sort_values('frame_index')[ACTION].to_numpy())
+             for _, g in frames.groupby('episode_index')]
+    n = max(len(t) for t in trajs)
+    padded = np.stack([np.concatenate([t, np.repeat(t[-1:], n - len(t), 0)]) for t in trajs])
+    return padded.mean(0).astype(np.float32)
+
+
+def blind_replay_policy(
+    dataset: str | Path, *, max_step_rad: float = 0.1,
+) -> Callable[[dict[str, Any], float], NDArray[np.float64]]:
+    """A policy that ignores its observations: replays the demos' mean action trajectory.
+
+    The baseline a learned policy must beat to show it uses what it sees. Each command moves
+    at most ``max_step_rad`` per joint from the previous one (the first from the measured
+    joints), like the deploy safety filter. A policy of :func:`imitation_ros.sim.run_episode`.
+    """
+    mean = mean_action_trajectory(dataset).astype(np.float64)
+    state: dict[str, Any] = {'k': 0, 'prev': None}
+
+    def policy(obs: dict[str, Any], t_s: float) -> NDArray[np.float64]:
+        if t_s == 0.0:
+            state['k'], state['prev'] = 0, None
+        target = mean[min(state['k'], len(mean) - 1)]
+        state['k'] += 1
+        prev = state['prev']
+        if prev is None:
+            prev = np.asarray(obs[OBS_STATE], dtype=np.float64)
+        cmd = prev + np.clip(target - prev, -max_step_rad, max_step_rad)
+        state['prev'] = cmd
+        return cmd
+
+    return policy
