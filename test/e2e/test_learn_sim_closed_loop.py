@@ -7,26 +7,34 @@ through the deploy stack (``PolicyController`` + ``SafetyFilter``, as ``eval-sim
 policy node run it) on held-out seeds. No DDS is involved (nothing to fake either).
 
 Measured against a policy that ignores observations: the demos' mean action trajectory,
-replayed open loop (step-capped like the safety filter) on the same held-out seeds.
+replayed open loop (step-capped like the safety filter) on the same held-out seeds. On the
+default task (cube jitter +-2 cm) that blind replay already lifts the cube on every held-out
+seed (measured 20/20 and 30/30): the task does not need perception, so no policy can be
+"clearly above" it there. The honest bars are therefore: BC is as good as the blind replay
+(at most two episodes of twenty worse) and close to the expert, which fails when the closed
+loop drifts (state noise 0.01 instead of 0.05 measured 9/20; an early-closing gripper 0/10).
 
 Regressions pinned:
+- in-process demos carry the profile's features (video included), the task text, one
+  episode per seed ending ``hold_s`` after success, action = the expert's command, state =
+  the measured joints; an existing dataset folder is refused;
 - demos written in-process load in the trainer (features, fps, task) and train;
 - the deploy stack drives the sim from a checkpoint without error, on held-out seeds;
-- state-only BC (state noise 0.05 rad, 1000 steps, about 15 s) lifts the cube on most
-  held-out seeds;
-- it is clearly better than the observation-blind replay where the replay is not already
-  perfect (see ``test_bc_beats_blind_replay``).
+- state-only BC (30 demos, state noise 0.05 rad, 1000 steps, ~10 s of training) lifts the
+  cube on at least 15 of 20 held-out seeds (measured 20/20), and is not worse than the blind
+  replay.
+
+Takes ~30 s on one core (demos ~10 s, training ~8 s, three times 20 closed-loop episodes).
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
 
@@ -87,5 +95,44 @@ def test_bc_lifts_the_cube_on_held_out_seeds(default_task: dict[str, Any]) -> No
     assert r['expert'] >= 0.9, r
     assert r['train'].step == 1000
     assert r['val_mae'] is not None and r['val_mae'] < 0.1, r   # rad, open loop
-    # measured 10/10 and 20/20 (state noise 0.05); 0.01 state noise gave 6/10
+    # measured 20/20 (state noise 0.05); with state noise 0.01: 9/20
     assert r['bc'] >= 0.75, r
+
+
+def test_bc_not_worse_than_blind_replay(default_task: dict[str, Any]) -> None:
+    r = default_task
+    assert r['blind'] > 0.0, r      # the baseline itself runs (measured 20/20)
+    assert r['bc'] >= r['blind'] - 0.1, r
+
+
+def test_sim_demos_dataset_layout(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from imitation_ros.data.sim_demos import write_sim_demos_stats
+    from imitation_ros.errors import DatasetError
+    from imitation_ros.profile.keys import ACTION, OBS_STATE
+    from imitation_ros.sim import load_profile_for_sim
+
+    profile = load_profile_for_sim()
+    stats = write_sim_demos_stats(tmp_path / 'ds', episodes=2, seed=3)
+    info = json.loads((stats.root / 'meta' / 'info.json').read_text())
+    assert info['fps'] == 30 and info['total_episodes'] == 2 == stats.episodes
+    for key, ft in profile.features().items():
+        assert info['features'][key]['dtype'] == ft['dtype'], key
+        assert list(info['features'][key]['shape']) == list(ft['shape']), key
+    videos = list((stats.root / 'videos').rglob('*.mp4'))
+    assert videos, 'camera stream not written as video'
+    tasks = pd.read_parquet(stats.root / 'meta' / 'tasks.parquet')
+    assert profile.task in list(tasks.index)
+    data = pd.concat(pd.read_parquet(p) for p in (stats.root / 'data').rglob('*.parquet'))
+    assert len(data) == stats.frames == info['total_frames']
+    # episodes end hold_s (0.5 s = 15 frames) after success, well before the 5 s timeout
+    lengths = data.groupby('episode_index').size()
+    assert stats.successes == 2 and (lengths < 150).all(), lengths
+    state = np.stack(data[OBS_STATE].to_numpy())
+    action = np.stack(data[ACTION].to_numpy())
+    # the action is the command (the gripper closes before the measured gripper follows)
+    assert np.abs(action - state).max() > 0.5
+    assert set(np.round(action[:, -1], 3)) <= {0.0, 1.0}   # expert's gripper: open or closed
+    with pytest.raises(DatasetError, match='exists already'):
+        write_sim_demos_stats(stats.root, episodes=1)
