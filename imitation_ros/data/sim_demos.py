@@ -184,7 +184,7 @@ def write_sim_demos_stats(
                 frame = {OBS_STATE: np.asarray(obs[OBS_STATE], np.float32).copy(),
                          ACTION: np.asarray(action, np.float32).copy()}
                 for key in cams:
-                    frame[key] = obs[key]
+                    frame[key] = np.array(obs[key], dtype=np.uint8, copy=True)
                 frames.append(frame)
                 streak[0] = streak[0] + 1 if sim.success() else 0
                 if streak[0] > hold_frames:

@@ -11,8 +11,9 @@ replayed open loop (step-capped like the safety filter) on the same held-out see
 default task (cube jitter +-2 cm) that blind replay already lifts the cube on every held-out
 seed (measured 20/20 and 30/30): the task does not need perception, so no policy can be
 "clearly above" it there. The honest bars are therefore: BC is as good as the blind replay
-(at most two episodes of twenty worse) and close to the expert, which fails when the closed
-loop drifts (state noise 0.01 instead of 0.05 measured 9/20; an early-closing gripper 0/10).
+(at most three episodes of twenty worse) and close to the expert. Both bars catch a closed
+loop that drifts: state noise 0.01 instead of 0.05 measured 9/20, and image BC whose gripper
+closed early 0/10.
 
 Regressions pinned:
 - in-process demos carry the profile's features (video included), the task text, one
@@ -20,11 +21,12 @@ Regressions pinned:
   the measured joints; an existing dataset folder is refused;
 - demos written in-process load in the trainer (features, fps, task) and train;
 - the deploy stack drives the sim from a checkpoint without error, on held-out seeds;
-- state-only BC (30 demos, state noise 0.05 rad, 1000 steps, ~10 s of training) lifts the
-  cube on at least 15 of 20 held-out seeds (measured 20/20), and is not worse than the blind
-  replay.
+- state-only BC (30 demos, state noise 0.05 rad, 2000 steps, ~12 s of training) lifts the
+  cube on at least 15 of 20 held-out seeds, and is not worse than the blind replay. Measured
+  (bench/bench_learnability.py): 2000 steps 20/20; 1000 steps 20/20, 20/20, 18/20 over three
+  demo/training seeds; 500 steps 1/20 - hence 2000, away from that cliff.
 
-Takes ~30 s on one core (demos ~10 s, training ~8 s, three times 20 closed-loop episodes).
+Takes ~35 s on one core (demos ~10 s, training ~12 s, three times 20 closed-loop episodes).
 """
 from __future__ import annotations
 
@@ -65,8 +67,8 @@ def _train_and_eval(tmp: Path, *, demos: int, cube_jitter_m: float) -> dict[str,
     sim_cfg = ArmSimConfig(cube_jitter_m=cube_jitter_m)
     ds = write_sim_demos(tmp / 'ds', episodes=demos, seed=0, images=False, sim_config=sim_cfg)
     res = train(TrainConfig(
-        dataset=ds, policy='bc', output_dir=tmp / 'run', steps=1000, device='cpu',
-        val_every=1000, save_every=1000, augment=AugmentConfig(state_noise_std=0.05),
+        dataset=ds, policy='bc', output_dir=tmp / 'run', steps=2000, device='cpu',
+        val_every=2000, save_every=2000, augment=AugmentConfig(state_noise_std=0.05),
         progress=False))
     profile = load_profile_for_sim()
     runner = load_policy(res.checkpoint, device='cpu')
@@ -93,16 +95,16 @@ def default_task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_bc_lifts_the_cube_on_held_out_seeds(default_task: dict[str, Any]) -> None:
     r = default_task
     assert r['expert'] >= 0.9, r
-    assert r['train'].step == 1000
+    assert r['train'].step == 2000
     assert r['val_mae'] is not None and r['val_mae'] < 0.1, r   # rad, open loop
-    # measured 20/20 (state noise 0.05); with state noise 0.01: 9/20
+    # measured 20/20 (state noise 0.05); with state noise 0.01 (1000 steps): 9/20
     assert r['bc'] >= 0.75, r
 
 
 def test_bc_not_worse_than_blind_replay(default_task: dict[str, Any]) -> None:
     r = default_task
     assert r['blind'] > 0.0, r      # the baseline itself runs (measured 20/20)
-    assert r['bc'] >= r['blind'] - 0.1, r
+    assert r['bc'] >= r['blind'] - 0.15, r   # 3 of 20: other demo/train seeds gave 18/20
 
 
 def test_sim_demos_dataset_layout(tmp_path: Path) -> None:
