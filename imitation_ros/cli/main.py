@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     'eval_sim',
     'bag',
     'sim',
+    'sim_demos',
     'launch',
     'run_node',
     'demo',

@@ -80,6 +80,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--no-augment', action='store_true', help='no image or state augmentation')
     p.add_argument('--no-image-augment', action='store_true', help='keep state noise only')
+    p.add_argument('--inputs', choices=['all', 'state'], default='all',
+                   help='policy inputs: state and cameras (all), or joint state only (state)')
     p.add_argument('--state-noise', type=float, default=0.01,
                    help='Gaussian noise sigma on observation.state (state units, rad)')
     p.add_argument('--config', help='YAML policy preset (mapping under `policy:`)')
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         policy_overrides=parse_overrides(args.overrides, args.config),
         backbone_weights=Path(args.backbone_weights) if args.backbone_weights else None,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-        progress=not args.no_progress,
+        progress=not args.no_progress, inputs=args.inputs,
     )
     result = train(cfg)
     if os.environ.get('RANK', '0') != '0':

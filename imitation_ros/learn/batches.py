@@ -108,19 +108,22 @@ class BatchSource:
 
     def __init__(self, index: ChunkIndex, device: torch.device, *,
                  device_cache_fraction: float = 0.5, time_dim: bool | None = None,
-                 share: BatchSource | None = None) -> None:
+                 share: BatchSource | None = None,
+                 cameras: list[str] | None = None) -> None:
         self.index = index
         self.device = device
         cache = index.cache
-        self.cams = list(cache.images)
+        # cameras: the image keys the policy reads (None: all); others are never loaded.
+        self.cams = [k for k in cache.images if cameras is None or k in cameras]
         self._on_device: dict[str, torch.Tensor] = {}
         if share is not None and share.index.cache is cache and share.device == device:
             self._on_device = share._on_device      # one device copy for train and validation
         elif device.type == 'cuda' and self.cams:
-            need = sum(a.nbytes for a in cache.images.values())
+            need = sum(cache.images[k].nbytes for k in self.cams)
             free, _total = torch.cuda.mem_get_info(device)
             if need < device_cache_fraction * free:
-                for k, arr in cache.images.items():
+                for k in self.cams:
+                    arr = cache.images[k]
                     dst = torch.empty(arr.shape, dtype=torch.uint8, device=device)
                     for i in range(0, arr.shape[0], 1024):   # chunked: no full copy in RAM
                         dst[i:i + 1024] = torch.from_numpy(np.array(arr[i:i + 1024]))

@@ -159,3 +159,25 @@ def test_live_runner_matches_offline_batch(run: TrainResult, dataset: Path) -> N
             assert np.allclose(live, offline[t], atol=1e-5), t
         else:
             runner.observe(_obs(cache, start + t))
+
+
+def test_state_only_inputs_ignore_cameras(tmp_path) -> None:
+    """--inputs state trains BC on the joint state alone from a dataset with cameras."""
+    import numpy as np
+
+    from imitation_ros.learn import TrainConfig, load_policy, train
+    from imitation_ros.learn.synthetic import make_synthetic_dataset, shrink_cameras
+    from imitation_ros.profile import OBS_STATE, image_key, load_profile
+    from imitation_ros.resources import config_path
+
+    profile = shrink_cameras(load_profile(config_path('sim_arm.yaml')), 24, 32)
+    ds = make_synthetic_dataset(tmp_path / 'ds', profile, n_episodes=3, n_frames=20)
+    train(TrainConfig(dataset=ds, policy='bc', output_dir=tmp_path / 'run', steps=10,
+                      val_every=10, save_every=10, device='cpu', progress=False,
+                      inputs='state'))
+    runner = load_policy(tmp_path / 'run', device='cpu')
+    assert set(runner.config.input_features) == {OBS_STATE}
+    out = runner({OBS_STATE: np.zeros(6, dtype=np.float32)})     # no image needed
+    assert out.shape[-1] == 6 and np.all(np.isfinite(out))
+    cam = image_key(profile.cameras[0].name)
+    assert cam not in runner.config.input_features
