@@ -28,7 +28,7 @@ stamp="$VENV/.imitation_ros_requirements.sha"
 want="$(cat "$ROOT/requirements.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python dependencies into $VENV (first time: 2-3 min, ~8 GB)"
-  "$VENV/bin/python" -m pip install -q --upgrade pip wheel setuptools
+  "$VENV/bin/python" -m pip install -q --upgrade pip wheel
   "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements.txt"
   "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT"
   echo "$want" > "$stamp"
