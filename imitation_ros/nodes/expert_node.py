@@ -30,6 +30,7 @@ JointTrajectoryPoint = msg_type('trajectory_msgs/msg/JointTrajectoryPoint')
 Bool = msg_type('std_msgs/msg/Bool')
 Trigger = srv_type('std_srvs/srv/Trigger')
 SetBool = srv_type('std_srvs/srv/SetBool')
+LEAD_IN_S = 0.25     # leader streams the follower's pose this long before START (> max age)
 
 
 class ExpertNode(Node):
@@ -109,13 +110,20 @@ class ExpertNode(Node):
                     self._q is not None):
                 self.expert.reset()
                 self._ok_since = None
+                self._go('lead_in')
+            elif waited > 5.0:
+                log.error(f'sim published no state of episode {self._want} within 5 s')
+                raise SystemExit(1)
+        elif self._state == 'lead_in':   # the leader rests where the follower is before START,
+            if cfg.output in ('leader', 'both'):   # so no command of the last episode is
+                self._leader.publish(fill_joint_state(   # the newest at the first frame
+                    JointState(), self.profile.joint_names, self._q,
+                    self.get_clock().now().nanoseconds))
+            if waited >= LEAD_IN_S:
                 if self._recorder:
                     self._call(self._start, Trigger.Request(), self._on_started)
                 else:
                     self._go('run')
-            elif waited > 5.0:
-                log.error(f'sim published no state of episode {self._want} within 5 s')
-                raise SystemExit(1)
         elif self._state == 'run':
             self._drive()
 
