@@ -26,7 +26,6 @@ SUBCOMMAND_MODULES = (
     'sim',
     'sim_demos',
     'launch',
-    'run_node',
     'demo',
 )
 
