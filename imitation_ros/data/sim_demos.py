@@ -216,6 +216,10 @@ def write_sim_demos_stats(
     if n_saved == 0:
         msg = f'{root}: the expert failed every episode; nothing written'
         raise DatasetError(msg)
+    if images:
+        from imitation_ros.data.writer import fix_image_stats
+
+        fix_image_stats(root)       # lerobot 0.4.4's image std overflows (see there)
     logger.info('wrote %s: %d episodes, %d frames, expert succeeded %d/%d', root, n_saved,
                 n_frames, n_success, episodes)
     return SimDemoStats(root=root, episodes=n_saved, frames=n_frames, successes=n_success)
