@@ -76,7 +76,7 @@ def main() -> None:
     import torch
     import yaml
 
-    from imitation_ros.data.sim_demos import blind_replay_policy, write_sim_demos_stats
+    from imitation_ros.data.sim_demos import blind_replay_policy, write_sim_demos
     from imitation_ros.learn.augment import AugmentConfig
     from imitation_ros.learn.trainer import TrainConfig, train
     from imitation_ros.sim import (
@@ -98,10 +98,10 @@ def main() -> None:
     dataset = out / f'data_{tag}'
     t0 = time.perf_counter()
     if not (dataset / 'meta' / 'info.json').is_file():
-        stats = write_sim_demos_stats(dataset, episodes=args.demos, seed=args.seed,
-                                      sim_config=sim_cfg, images=not args.state_only,
-                                      noise_std_rad=args.noise,
-                                      perturb_prob=args.perturb, overwrite=True)
+        stats = write_sim_demos(dataset, episodes=args.demos, seed=args.seed,
+                                sim_config=sim_cfg, images=not args.state_only,
+                                noise_std_rad=args.noise, perturb_prob=args.perturb,
+                                overwrite=True)
         print(f'{stats.episodes} demos, {stats.frames} frames (expert {stats.successes}/'
               f'{args.demos}) written in {time.perf_counter() - t0:.1f} s -> {dataset}',
               flush=True)

@@ -42,11 +42,11 @@ def add_parser(sub: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault('MUJOCO_GL', 'egl')
-    from imitation_ros.data.sim_demos import write_sim_demos_stats
+    from imitation_ros.data.sim_demos import write_sim_demos
     from imitation_ros.sim import ArmSimConfig
 
     sim_cfg = None if args.cube_jitter is None else ArmSimConfig(cube_jitter_m=args.cube_jitter)
-    stats = write_sim_demos_stats(
+    stats = write_sim_demos(
         args.out, episodes=args.episodes, seed=args.seed, profile=args.profile,
         sim_config=sim_cfg, images=not args.state_only, noise_std_rad=args.noise,
         perturb_prob=args.perturb, only_successes=args.only_successes, vcodec=args.vcodec,

@@ -71,7 +71,7 @@ def write_sim_demos(
     overwrite: bool = False,
     progress: bool = False,
     repo_id: str = 'local/sim_demos',
-) -> Path:
+) -> SimDemoStats:
     """Run the scripted expert ``episodes`` times in-process and write a LeRobotDataset.
 
     Args:
@@ -93,39 +93,12 @@ def write_sim_demos(
         repo_id: Repo id stored in the metadata.
 
     Returns:
-        The dataset root.
+        The dataset root and counts (``.root``, ``.episodes``, ``.frames``, ``.successes``).
 
     Raises:
         ConfigError: Bad arguments.
         DatasetError: ``out`` exists, or nothing was written.
     """
-    stats = write_sim_demos_stats(
-        out, episodes=episodes, seed=seed, profile=profile, sim_config=sim_config, images=images,
-        noise_std_rad=noise_std_rad, perturb_prob=perturb_prob, duration_s=duration_s,
-        hold_s=hold_s, only_successes=only_successes, vcodec=vcodec, overwrite=overwrite,
-        progress=progress, repo_id=repo_id)
-    return stats.root
-
-
-def write_sim_demos_stats(
-    out: str | Path,
-    *,
-    episodes: int,
-    seed: int = 0,
-    profile: str | RobotProfile = 'sim_arm.yaml',
-    sim_config: ArmSimConfig | None = None,
-    images: bool = True,
-    noise_std_rad: float = 0.0,
-    perturb_prob: float = 0.0,
-    duration_s: float | None = None,
-    hold_s: float | None = None,
-    only_successes: bool = False,
-    vcodec: str = 'libsvtav1',
-    overwrite: bool = False,
-    progress: bool = False,
-    repo_id: str = 'local/sim_demos',
-) -> SimDemoStats:
-    """Same as :func:`write_sim_demos`, returning counts along with the root."""
     from imitation_ros.data.writer import create_dataset
     from imitation_ros.sim import (
         ArmSim,

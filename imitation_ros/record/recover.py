@@ -35,6 +35,7 @@ from imitation_ros.record.bag_writer import (
     read_metadata,
     write_metadata,
 )
+from imitation_ros.record.session import STOP, episode_event_cdr
 
 if TYPE_CHECKING:
     from rosbags.interfaces import Connection
@@ -138,18 +139,11 @@ class _Events:
             self.open_index = None
 
     def stop_event(self, t_ns: int) -> bytes:
-        store = typestore()
-        types = store.types
-        msg = types[EVENT_TYPE](
-            header=types['std_msgs/msg/Header'](
-                stamp=types['builtin_interfaces/msg/Time'](
-                    sec=t_ns // 1_000_000_000, nanosec=t_ns % 1_000_000_000),
-                frame_id=''),
-            event=1, episode_index=self.open_index or 0, success=False, task=self.open_task,
-            reason=RECOVER_REASON)
+        data = episode_event_cdr(t_ns, STOP, self.open_index or 0, success=False,
+                                 task=self.open_task, reason=RECOVER_REASON)
         self.episodes.append({'index': self.open_index, 'kept': True, 'success': False,
                               'task': self.open_task, 'reason': RECOVER_REASON})
-        return bytes(store.serialize_cdr(msg, EVENT_TYPE))
+        return data
 
 
 def _read_record(fh: BinaryIO) -> tuple[int, bytes] | None:

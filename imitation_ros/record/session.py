@@ -56,6 +56,19 @@ START, STOP, DISCARD = 0, 1, 2
 JOY_TYPE = 'sensor_msgs/msg/Joy'
 
 
+def episode_event_cdr(t_ns: int, kind: int, episode_index: int, *, success: bool, task: str,
+                      reason: str) -> bytes:
+    """Return the CDR of an ``imitation_ros/msg/EpisodeEvent`` stamped ``t_ns``."""
+    types = typestore().types
+    msg = types[EVENT_TYPE](
+        header=types['std_msgs/msg/Header'](
+            stamp=types['builtin_interfaces/msg/Time'](
+                sec=t_ns // 1_000_000_000, nanosec=t_ns % 1_000_000_000),
+            frame_id=''),
+        event=kind, episode_index=episode_index, success=success, task=task, reason=reason)
+    return bytes(typestore().serialize_cdr(msg, EVENT_TYPE))
+
+
 @dataclass(frozen=True, slots=True)
 class TopicPlan:
     """One recorded topic: type, role in the profile, declared QoS and expected rate."""
@@ -414,17 +427,10 @@ class RecordingSession:
         return res
 
     def _event(self, now_ns: int, kind: int, *, success: bool, reason: str) -> None:
-        store = typestore()
-        types = store.types
-        msg = types[EVENT_TYPE](
-            header=types['std_msgs/msg/Header'](
-                stamp=types['builtin_interfaces/msg/Time'](
-                    sec=now_ns // 1_000_000_000, nanosec=now_ns % 1_000_000_000),
-                frame_id=''),
-            event=kind, episode_index=self.episode_index, success=success,
-            task=self._ep_task, reason=reason)
         assert self.bag is not None
-        self.bag.write(EVENTS_TOPIC, now_ns, bytes(store.serialize_cdr(msg, EVENT_TYPE)))
+        self.bag.write(EVENTS_TOPIC, now_ns, episode_event_cdr(
+            now_ns, kind, self.episode_index, success=success, task=self._ep_task,
+            reason=reason))
 
     # ---------------------------------------------------------------- timer
     def tick(self, now_ns: int) -> list[Notice]:

@@ -65,7 +65,8 @@ def _train_and_eval(tmp: Path, *, demos: int, cube_jitter_m: float) -> dict[str,
 
     torch.set_num_threads(1)
     sim_cfg = ArmSimConfig(cube_jitter_m=cube_jitter_m)
-    ds = write_sim_demos(tmp / 'ds', episodes=demos, seed=0, images=False, sim_config=sim_cfg)
+    ds = write_sim_demos(tmp / 'ds', episodes=demos, seed=0, images=False,
+                         sim_config=sim_cfg).root
     res = train(TrainConfig(
         dataset=ds, policy='bc', output_dir=tmp / 'run', steps=2000, device='cpu',
         val_every=2000, save_every=2000, augment=AugmentConfig(state_noise_std=0.05),
@@ -110,13 +111,13 @@ def test_bc_not_worse_than_blind_replay(default_task: dict[str, Any]) -> None:
 def test_sim_demos_dataset_layout(tmp_path: Path) -> None:
     import pandas as pd
 
-    from imitation_ros.data.sim_demos import write_sim_demos_stats
+    from imitation_ros.data.sim_demos import write_sim_demos
     from imitation_ros.errors import DatasetError
     from imitation_ros.profile.keys import ACTION, OBS_STATE
     from imitation_ros.sim import load_profile_for_sim
 
     profile = load_profile_for_sim()
-    stats = write_sim_demos_stats(tmp_path / 'ds', episodes=2, seed=3)
+    stats = write_sim_demos(tmp_path / 'ds', episodes=2, seed=3)
     info = json.loads((stats.root / 'meta' / 'info.json').read_text())
     assert info['fps'] == 30 and info['total_episodes'] == 2 == stats.episodes
     for key, ft in profile.features().items():
@@ -137,4 +138,4 @@ def test_sim_demos_dataset_layout(tmp_path: Path) -> None:
     assert np.abs(action - state).max() > 0.5
     assert set(np.round(action[:, -1], 3)) <= {0.0, 1.0}   # expert's gripper: open or closed
     with pytest.raises(DatasetError, match='exists already'):
-        write_sim_demos_stats(stats.root, episodes=1)
+        write_sim_demos(stats.root, episodes=1)
