@@ -36,6 +36,18 @@ BUILTIN_SRVS: dict[str, str] = {
     'std_srvs/srv/Empty': '---\n',
     'std_srvs/srv/Trigger': '---\nbool success\nstring message\n',
     'std_srvs/srv/SetBool': 'bool data\n---\nbool success\nstring message\n',
+    # rcl_interfaces parameter services (what every node serves; comments stripped)
+    'rcl_interfaces/srv/DescribeParameters':
+        'string[] names\n---\nParameterDescriptor[] descriptors\n',
+    'rcl_interfaces/srv/GetParameterTypes': 'string[] names\n---\nuint8[] types\n',
+    'rcl_interfaces/srv/GetParameters': 'string[] names\n---\nParameterValue[] values\n',
+    'rcl_interfaces/srv/ListParameters':
+        'uint64 DEPTH_RECURSIVE=0\nstring[] prefixes\nuint64 depth\n---\n'
+        'ListParametersResult result\n',
+    'rcl_interfaces/srv/SetParameters':
+        'Parameter[] parameters\n---\nSetParametersResult[] results\n',
+    'rcl_interfaces/srv/SetParametersAtomically':
+        'Parameter[] parameters\n---\nSetParametersResult result\n',
 }
 
 _NUMERIC = {

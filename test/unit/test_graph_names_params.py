@@ -75,8 +75,9 @@ def test_params_file_sections(tmp_path) -> None:  # noqa: ANN001
     assert load_params_file(f, 'rec', '/robot/rec') == {'shared': 1, 'own': 4}
     assert load_params_file(f, 'other', '/other') == {'shared': 1, 'own': 0}
     bad = tmp_path / 'bad.yaml'
-    bad.write_text('sim:\n  params: {}\n')
-    with pytest.raises(ConfigError, match='ros__parameters'):
+    bad.write_text('sim:\n  params: 1\n')  # rcl: "Cannot have a value before ros__parameters"
+    with pytest.raises(ConfigError, match=r"bad.yaml: key 'sim/params' has a value before "
+                                          r'ros__parameters \(line 2\)'):
         load_params_file(bad, 'sim', '/sim')
 
 
@@ -106,12 +107,12 @@ def test_declare_config_overrides_and_coercion(tmp_path) -> None:  # noqa: ANN00
     from imitation_ros.graph import declare_config
 
     f = tmp_path / 'p.yaml'
-    f.write_text('cfgnode:\n  ros__parameters:\n    gains: [3, 4.5]\n    steps: 7\n')
+    f.write_text('cfgnode:\n  ros__parameters:\n    gains: [3.0, 4.5]\n    steps: 7\n')
     node = _node(['-p', 'rate_hz:=30', '--params-file', str(f), '-p', 'mode:=clamp'])
     cfg = declare_config(node, _Cfg)
     assert cfg == _Cfg(rate_hz=30.0, gains=(3.0, 4.5), mode='clamp', steps=7)
     assert isinstance(cfg.rate_hz, float)
-    assert node.get_parameter('gains').value == [3, 4.5]
+    assert node.get_parameter('gains').value == [3.0, 4.5]
     assert node.has_parameter('steps') and not node.has_parameter('nope')
 
 

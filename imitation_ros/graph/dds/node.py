@@ -777,16 +777,16 @@ class Node:
         final = value
         if not ignore_override and name in self._overrides:
             final = self._overrides[name]
-            if value is not None and not descriptor.dynamic_typing:
+            # rclpy: an override of another type is refused unless dynamic_typing; an override
+            # without value (``[]`` in YAML) is taken as is (the parameter is NOT_SET).
+            if value is not None and final is not None and not descriptor.dynamic_typing:
                 want = ParameterType.from_parameter_value(value)
                 got = ParameterType.from_parameter_value(final)
-                if want != got and not (want == ParameterType.DOUBLE_ARRAY
-                                        and got == ParameterType.INTEGER_ARRAY):
+                if want != got:
                     msg = (f'node {self.get_fully_qualified_name()}: parameter {name!r} is '
-                           f'{want.name} but the override {final!r} is {got.name}')
+                           f'{want.name} but the override {final!r} is {got.name} (write '
+                           'doubles with a decimal point, e.g. [1.0, 2.0])')
                     raise GraphError(msg)
-                if want == ParameterType.DOUBLE_ARRAY:
-                    final = [float(v) for v in final]
         param = Parameter(name, value=final)
         self._descriptors[name] = descriptor
         self._parameters[name] = param
