@@ -3,6 +3,12 @@
 Lines go to stderr as ``[INFO] [1700000000.123456789] [ns.node]: text``. ``throttle_duration_sec``,
 ``once`` and ``skip_first`` behave like rclpy's (keyed by call site). Levels come from
 ``--ros-args --log-level [name:=]level``.
+
+Sinks: a node registers a sink for its logger name (``add_sink``) and gets every record that
+passed the threshold, of that logger and of its children (``node.child``), as
+:class:`LogRecord` (the DDS backend publishes them on ``/rosout``). A sink that fails, or that
+logs itself, never recurses: records emitted while a sink runs on the same thread are not sent to
+sinks again, and sink exceptions are swallowed.
 """
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ import enum
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -27,6 +35,71 @@ class LoggingSeverity(enum.IntEnum):
 _LEVELS: dict[str, LoggingSeverity] = {}
 _DEFAULT = [LoggingSeverity.INFO]
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One log line as rcl_interfaces/msg/Log carries it."""
+
+    stamp_ns: int
+    level: int
+    name: str
+    msg: str
+    file: str
+    function: str
+    line: int
+
+
+Sink = Callable[[LogRecord], None]
+_SINKS: dict[str, Sink] = {}
+_in_sink = threading.local()
+
+
+def add_sink(logger_name: str, sink: Sink) -> None:
+    """Send the records of ``logger_name`` and its children to ``sink`` (replaces any other)."""
+    with _lock:
+        _SINKS[logger_name] = sink
+
+
+def remove_sink(logger_name: str, sink: Sink) -> None:
+    """Stop sending records to ``sink`` (only if it is still the one of ``logger_name``)."""
+    with _lock:
+        if _SINKS.get(logger_name) is sink:
+            del _SINKS[logger_name]
+
+
+def _sink_for(name: str) -> Sink | None:
+    parts = name.split('.')
+    for i in range(len(parts), 0, -1):
+        sink = _SINKS.get('.'.join(parts[:i]))
+        if sink is not None:
+            return sink
+    return None
+
+
+def _call_site() -> tuple[str, str, int]:
+    frame = sys._getframe(1)  # noqa: SLF001
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    if frame is None:
+        return '', '', 0
+    return frame.f_code.co_filename, frame.f_code.co_name, frame.f_lineno
+
+
+def _emit_to_sink(name: str, severity: int, message: str, stamp_ns: int) -> None:
+    if not _SINKS or getattr(_in_sink, 'active', False):
+        return
+    sink = _sink_for(name)
+    if sink is None:
+        return
+    file, function, line = _call_site()
+    _in_sink.active = True
+    try:
+        sink(LogRecord(stamp_ns, int(severity), name, message, file, function, line))
+    except Exception:  # noqa: BLE001, S110 - a broken sink must never break (or loop) logging
+        pass
+    finally:
+        _in_sink.active = False
 
 
 def set_levels(levels: dict[str, str]) -> None:
@@ -101,6 +174,7 @@ class RcutilsLogger:
             sys.stderr.flush()
         except (OSError, ValueError):
             pass
+        _emit_to_sink(self.name, severity, str(message), stamp_ns)
         return True
 
     def debug(self, message: Any, **kwargs: Any) -> bool:

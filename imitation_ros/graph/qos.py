@@ -44,12 +44,12 @@ class HistoryPolicy(enum.IntEnum):
 class QoSProfile:
     """History, depth, reliability and durability of an endpoint (keyword construction)."""
 
-    __slots__ = ('history', 'depth', 'reliability', 'durability')
+    __slots__ = ('history', 'depth', 'reliability', 'durability', 'lifespan_ns')
 
     def __init__(self, *, history: HistoryPolicy | None = None, depth: int | None = None,
                  reliability: ReliabilityPolicy = ReliabilityPolicy.RELIABLE,
                  durability: DurabilityPolicy = DurabilityPolicy.VOLATILE,
-                 **_ignored: Any) -> None:
+                 lifespan: Any = None, **_ignored: Any) -> None:
         if history is None and depth is None:
             msg = 'QoSProfile needs history or depth'
             raise GraphError(msg)
@@ -57,14 +57,44 @@ class QoSProfile:
         self.depth = int(depth) if depth is not None else 0
         self.reliability = ReliabilityPolicy(reliability)
         self.durability = DurabilityPolicy(durability)
+        #: Sample lifespan in ns (0: infinite); ``lifespan`` is a Duration or seconds.
+        self.lifespan_ns = _duration_ns(lifespan)
+
+    @property
+    def lifespan(self) -> Any:
+        """The lifespan as a Duration (rclpy's attribute; 0 ns = infinite)."""
+        from imitation_ros.graph.clock import Duration
+
+        return Duration(nanoseconds=self.lifespan_ns)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, QoSProfile) and all(
             getattr(self, s) == getattr(other, s) for s in self.__slots__)
 
     def __repr__(self) -> str:
+        life = f', lifespan={self.lifespan_ns / 1e9:g}s' if self.lifespan_ns else ''
         return (f'QoSProfile(history={self.history.name}, depth={self.depth}, '
-                f'reliability={self.reliability.name}, durability={self.durability.name})')
+                f'reliability={self.reliability.name}, durability={self.durability.name}{life})')
+
+
+def _duration_ns(value: Any) -> int:
+    """Return nanoseconds of a Duration-like (``.nanoseconds``), seconds, or None (0).
+
+    Raises:
+        GraphError: A negative or non-numeric value.
+    """
+    if value is None:
+        return 0
+    ns = getattr(value, 'nanoseconds', None)
+    if ns is None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            msg = f'QoS lifespan must be a Duration or seconds, got {value!r}'
+            raise GraphError(msg)
+        ns = round(value * 1e9)
+    if ns < 0:
+        msg = f'QoS lifespan must be >= 0, got {value!r}'
+        raise GraphError(msg)
+    return int(ns)
 
 
 def as_profile(qos: QoSProfile | int) -> QoSProfile:
@@ -90,6 +120,11 @@ qos_profile_sensor_data = QoSProfile(
 qos_profile_services_default = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE)
+#: rcl's ``rcl_qos_profile_rosout_default`` (rcl/logging_rosout.h): reliable, transient local,
+#: keep last 1000, lifespan 10 s.
+qos_profile_rosout_default = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL, lifespan=10.0)
 qos_profile_system_default = QoSProfile(
     history=HistoryPolicy.SYSTEM_DEFAULT, depth=0, reliability=ReliabilityPolicy.SYSTEM_DEFAULT,
     durability=DurabilityPolicy.SYSTEM_DEFAULT)

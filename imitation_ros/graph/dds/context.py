@@ -133,6 +133,11 @@ class Context:
             self._guard.set(True)
 
     @property
+    def has_participant(self) -> bool:
+        """Whether the participant exists already."""
+        return self._participant is not None
+
+    @property
     def participant(self) -> Any:
         """The process's DomainParticipant (created on first use)."""
         with self._lock:
@@ -159,6 +164,11 @@ class Context:
                    f'(range {discovery_range()}): {err}')
             raise GraphError(msg) from err
         self._guard = GuardCondition(self._participant)
+        for node in list(self.nodes):  # rosout, parameter events and services of every node
+            try:
+                node._start_builtin()  # noqa: SLF001
+            except Exception as err:  # noqa: BLE001 - never fail the user's endpoint for these
+                node.get_logger().error(f'cannot create the parameter services/rosout: {err}')
 
     @property
     def guard(self) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 from imitation_ros.errors import GraphError, MessageError
 from imitation_ros.graph.clock import ClockType, ROSClock, Time
 from imitation_ros.graph.dds import context as ctxmod
-from imitation_ros.graph.dds import wire
+from imitation_ros.graph.dds import param_service, rosout, wire
 from imitation_ros.graph.logs import RcutilsLogger
 from imitation_ros.graph.names import (
     expand_topic_name,
@@ -117,6 +117,8 @@ def dds_qos(profile: QoSProfile, user_data: bytes) -> Any:
         policies.append(Policy.DurabilityService(
             cleanup_delay=0, history=history, max_samples=-1, max_instances=-1,
             max_samples_per_instance=-1))
+    if profile.lifespan_ns > 0:
+        policies.append(Policy.Lifespan(lifespan=profile.lifespan_ns))
     policies.append(Policy.WriterDataLifecycle(autodispose=False))
     policies.append(Policy.DataRepresentation(use_cdrv0_representation=True))
     if user_data:
@@ -140,12 +142,16 @@ def profile_from_dds(qos: Any) -> QoSProfile:
                    else ReliabilityPolicy.RELIABLE)
     durability = (DurabilityPolicy.TRANSIENT_LOCAL if dur == Policy.Durability.TransientLocal
                   else DurabilityPolicy.VOLATILE)
+    life = get(Policy.Lifespan)
+    lifespan_ns = int(getattr(life, 'lifespan', 0) or 0) if life is not None else 0
+    if lifespan_ns >= DDS_INFINITY:
+        lifespan_ns = 0
     if hist == Policy.History.KeepAll:
         return QoSProfile(history=HistoryPolicy.KEEP_ALL, depth=0, reliability=reliability,
-                          durability=durability)
+                          durability=durability, lifespan=lifespan_ns / 1e9)
     depth = getattr(hist, 'depth', 1) if hist is not None else 1
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability,
-                      durability=durability)
+                      durability=durability, lifespan=lifespan_ns / 1e9)
 
 
 def _user_data(qos: Any) -> dict[str, str]:
@@ -699,14 +705,42 @@ class Node:
         self._clock_sub: Subscription | None = None
         self._destroyed = False
         self._builtin: dict[str, Any] = {}
+        self._param_events: Publisher | None = None
+        self._param_service: Any = None
+        self._rosout: Any = None
+        self._start_parameter_services = start_parameter_services
+        self._builtin_started = False
         ctx.nodes.append(self)
         _bump()
+        if enable_rosout and all(a.rosout for a in arg_sets):
+            self._rosout = rosout.RosoutPublisher(self)
+        if ctx.has_participant:
+            self._start_builtin()
         self.declare_parameter('use_sim_time', False)
         if automatically_declare_parameters_from_overrides:
             for pname, value in self._overrides.items():
                 if pname not in self._parameters:
                     self.declare_parameter(pname, value)
         self._apply_sim_time(bool(self.get_parameter('use_sim_time').value))
+
+    def _start_builtin(self) -> None:
+        """Create the endpoints every rclpy node has: ``/rosout`` and ``/parameter_events``
+        publishers and the parameter services (idempotent).
+
+        They need the process's DDS participant, so they are created with it (the context calls
+        this when the first endpoint or executor of any node creates the participant): a node
+        that never touches DDS (unit tests) stays DDS-free. Log lines before that are buffered.
+        """
+        if self._builtin_started or self._destroyed:
+            return
+        self._builtin_started = True
+        self._param_events = self.create_publisher(
+            runtime.msg_class('rcl_interfaces/msg/ParameterEvent'),
+            param_service.PARAMETER_EVENTS_TOPIC, param_service.qos_profile_parameter_events)
+        if self._rosout is not None:
+            self._rosout.start()
+        if self._start_parameter_services:
+            self._param_service = param_service.ParameterService(self)
 
     # -- names
     def get_name(self) -> str:
@@ -790,6 +824,7 @@ class Node:
         param = Parameter(name, value=final)
         self._descriptors[name] = descriptor
         self._parameters[name] = param
+        self._publish_event(new=[param])
         return param
 
     def declare_parameters(self, namespace: str, parameters: list[tuple[Any, ...]],
@@ -854,32 +889,126 @@ class Node:
         """Set parameters all or none."""
         return self._set_atomically(parameter_list)
 
+    def _check_set(self, p: Parameter) -> SetParametersResult | None:
+        """rclpy's descriptor checks of one parameter (None: it may be set)."""
+        fqn = self.get_fully_qualified_name()
+        if p.name not in self._parameters and not self._allow_undeclared:
+            return SetParametersResult(
+                False, f'parameter {p.name!r} is not declared on node {fqn}')
+        desc = self._descriptors.get(p.name)
+        if desc is None:
+            return None
+        if desc.read_only:
+            return SetParametersResult(
+                False, f'Trying to set a read-only parameter: {p.name} (node {fqn}).')
+        if desc.dynamic_typing:
+            return None
+        old = self._parameters.get(p.name)
+        if old is not None and p.type_ == ParameterType.NOT_SET:
+            return SetParametersResult(
+                False, f'Static parameter cannot be undeclared: {p.name} (node {fqn})')
+        if (old is not None and old.type_ != ParameterType.NOT_SET
+                and p.type_ != old.type_):
+            return SetParametersResult(
+                False, f"Wrong parameter type, expected '{old.type_.name}' got "
+                       f"'{p.type_.name}' for {p.name} (node {fqn})")
+        return None
+
     def _set_atomically(self, params: list[Parameter]) -> SetParametersResult:
         for p in params:
-            if p.name not in self._parameters and not self._allow_undeclared:
-                return SetParametersResult(False, f'parameter {p.name!r} is not declared')
-            desc = self._descriptors.get(p.name)
-            if desc is not None and desc.read_only:
-                return SetParametersResult(False, f'parameter {p.name!r} is read-only')
-            old = self._parameters.get(p.name)
-            if (old is not None and old.type_ != ParameterType.NOT_SET and desc is not None
-                    and not desc.dynamic_typing and p.type_ != old.type_):
-                return SetParametersResult(
-                    False, f'parameter {p.name!r} is {old.type_.name}, got {p.type_.name}')
+            refused = self._check_set(p)
+            if refused is not None:
+                return refused
         for cb in self._param_callbacks:
             result = cb(params)
             if not result.successful:
                 return result
+        new, changed, deleted = [], [], []
         for p in params:
+            if p.type_ == ParameterType.NOT_SET:
+                deleted.append(p)
+                self._parameters.pop(p.name, None)
+                self._descriptors.pop(p.name, None)
+                continue
+            old = self._parameters.get(p.name)
+            if p.name not in self._descriptors:
+                self._descriptors[p.name] = ParameterDescriptor(dynamic_typing=True)
+            (new if old is None or old.type_ == ParameterType.NOT_SET else changed).append(p)
             self._parameters[p.name] = p
             if p.name == 'use_sim_time':
                 self._apply_sim_time(bool(p.value))
+        self._publish_event(new=new, changed=changed, deleted=deleted)
         return SetParametersResult(True, '')
 
     def undeclare_parameter(self, name: str) -> None:
-        """Forget a declared parameter."""
-        self._parameters.pop(name, None)
+        """Forget a declared parameter (publishes it as deleted on ``/parameter_events``).
+
+        Raises:
+            GraphError: The parameter is read-only.
+        """
+        desc = self._descriptors.get(name)
+        if desc is not None and desc.read_only:
+            msg = f'node {self.get_fully_qualified_name()}: parameter {name!r} is read-only'
+            raise GraphError(msg)
+        param = self._parameters.pop(name, None)
         self._descriptors.pop(name, None)
+        if param is not None:
+            self._publish_event(deleted=[Parameter(name, ParameterType.NOT_SET, None)])
+
+    def _publish_event(self, new: list[Parameter] = (), changed: list[Parameter] = (),
+                       deleted: list[Parameter] = ()) -> None:
+        """Publish an rcl_interfaces/msg/ParameterEvent (best effort: never raises)."""
+        pub = self._param_events
+        if pub is None or self._destroyed or not (new or changed or deleted):
+            return
+        to_msg = param_service.parameter_to_msg
+        try:
+            pub.publish(runtime.msg_class('rcl_interfaces/msg/ParameterEvent')(
+                stamp=self._clock.now().to_msg(), node=self.get_fully_qualified_name(),
+                new_parameters=[to_msg(p) for p in new],
+                changed_parameters=[to_msg(p) for p in changed],
+                deleted_parameters=[to_msg(p) for p in deleted]))
+        except Exception as err:  # noqa: BLE001 - events are informational
+            self._logger.debug(f'cannot publish {param_service.PARAMETER_EVENTS_TOPIC}: {err}')
+
+    def describe_parameter(self, name: str) -> ParameterDescriptor:
+        """Return the descriptor of a parameter (name and current type filled in, as rclpy).
+
+        Raises:
+            GraphError: It is not declared (and undeclared parameters are not allowed).
+        """
+        if name not in self._descriptors:
+            if self._allow_undeclared:
+                return ParameterDescriptor(name=name)
+            msg = f'node {self.get_fully_qualified_name()}: parameter {name!r} is not declared'
+            raise GraphError(msg)
+        desc = self._descriptors[name]
+        return ParameterDescriptor(
+            name=name, type=int(self._parameters[name].type_), description=desc.description,
+            additional_constraints=desc.additional_constraints, read_only=desc.read_only,
+            dynamic_typing=desc.dynamic_typing)
+
+    def describe_parameters(self, names: list[str]) -> list[ParameterDescriptor]:
+        """Return the descriptors of several parameters."""
+        return [self.describe_parameter(n) for n in names]
+
+    def _describe_msg(self, name: str) -> Any:
+        d = self.describe_parameter(name)
+        return param_service.descriptor_to_msg(name, d, ParameterType(d.type))
+
+    def get_parameter_type(self, name: str) -> ParameterType:
+        """Return the type of a parameter (NOT_SET for undeclared ones when allowed)."""
+        return self.get_parameter(name).type_
+
+    def get_parameter_types(self, names: list[str]) -> list[ParameterType]:
+        """Return the types of several parameters."""
+        return [self.get_parameter_type(n) for n in names]
+
+    def list_parameters(self, prefixes: list[str], depth: int) -> Any:
+        """Return an rcl_interfaces/msg/ListParametersResult (rclpy's selection rules)."""
+        names, pre = param_service.list_parameters(list(self._parameters), prefixes, depth)
+        return runtime.msg_class('rcl_interfaces/msg/ListParametersResult')(
+            names=names, prefixes=pre)
 
     # -- endpoints
     def create_publisher(self, msg_type: Any, topic: str, qos_profile: QoSProfile | int,
@@ -989,6 +1118,9 @@ class Node:
         if self._destroyed:
             return
         self._destroyed = True
+        if self._rosout is not None:
+            self._rosout.close()
+            self._rosout = None
         for items in (self.subscriptions, self.services, self.clients, self.publishers,
                       self.timers):
             for item in list(items):
