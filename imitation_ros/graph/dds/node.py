@@ -712,7 +712,8 @@ class Node:
         self._builtin_started = False
         ctx.nodes.append(self)
         _bump()
-        if enable_rosout and all(a.rosout for a in arg_sets):
+        # rcl configures logging (--disable-rosout-logs) from the global arguments only
+        if enable_rosout and ctx.ros_args.rosout:
             self._rosout = rosout.RosoutPublisher(self)
         if ctx.has_participant:
             self._start_builtin()
