@@ -10,6 +10,7 @@ from imitation_ros.record.bag_writer import BagWriter
 from imitation_ros.record.config import RecorderConfig
 from imitation_ros.record.health import HealthMonitor, header_stamp_ns
 from imitation_ros.record.info import bag_summary
+from imitation_ros.record.netbuf import socket_buffer_warning
 from imitation_ros.record.qos import choose_qos
 from imitation_ros.record.recover import RecoverReport, is_closed, recover_bag
 from imitation_ros.record.session import (
@@ -37,4 +38,5 @@ __all__ = [
     'is_closed',
     'plan_topics',
     'recover_bag',
+    'socket_buffer_warning',
 ]

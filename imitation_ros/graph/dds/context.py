@@ -12,6 +12,16 @@ default multicast one unless asked for):
   ``SUBNET``/``SYSTEM_DEFAULT`` (or ``ROS_LOCALHOST_ONLY=0``) -> Cyclone defaults, or the user's
   ``$CYCLONEDDS_URI`` when set.
 * ``ROS_STATIC_PEERS`` (``;``-separated) are added as unicast peers in every mode but OFF.
+
+Every mode asks for a socket receive buffer of up to ``SOCKET_RCVBUF_MAX`` (camera bursts;
+``Internal/SocketReceiveBufferSize max=..., min="default"``: the kernel caps it at
+``net.core.rmem_max``, Cyclone continues with what it got; an explicit ``min`` above the cap would
+make participant creation fail, so it is never set here). A user's ``$CYCLONEDDS_URI`` is merged,
+not ignored: Cyclone reads a comma-separated list of sources, later ones win for single values
+and add to lists (peers), so the list is ``ours,$CYCLONEDDS_URI`` and, in LOCALHOST mode, a last
+fragment that forces ``AllowMulticast`` false again: a user file cannot turn multicast back on
+unless ``ROS_AUTOMATIC_DISCOVERY_RANGE=SUBNET`` asks for it. OFF ignores ``$CYCLONEDDS_URI`` (its
+peers would break the isolation OFF promises). See ``docs/dds_tuning.md``.
 """
 from __future__ import annotations
 
@@ -29,6 +39,13 @@ if TYPE_CHECKING:
 
 MAX_AUTO_PARTICIPANT_INDEX = 64
 RANGES = ('LOCALHOST', 'OFF', 'SUBNET', 'SYSTEM_DEFAULT')
+#: Socket receive buffer asked of the kernel (capped by net.core.rmem_max).
+SOCKET_RCVBUF_MAX_BYTES = 16 * 1024 * 1024
+SOCKET_RCVBUF_MAX = '16MiB'
+_INTERNAL = (f'<Internal><SocketReceiveBufferSize min="default" max="{SOCKET_RCVBUF_MAX}"/>'
+             '</Internal>')
+_NO_MULTICAST = ('<CycloneDDS><Domain Id="any"><General><AllowMulticast>false</AllowMulticast>'
+                 '</General></Domain></CycloneDDS>')
 
 
 def discovery_range(env: dict[str, str] | None = None) -> str:
@@ -70,24 +87,21 @@ def domain_id(env: dict[str, str] | None = None) -> int:
     return dom
 
 
-def cyclone_config(env: dict[str, str] | None = None) -> str | None:
-    """Return the Cyclone XML for the environment's discovery settings.
+def cyclone_config(env: dict[str, str] | None = None) -> str:
+    """Return the Cyclone configuration (comma-separated sources) for the environment.
 
-    None means "Cyclone defaults" (SUBNET without ``$CYCLONEDDS_URI``); a user's
-    ``$CYCLONEDDS_URI`` is returned as is in SUBNET mode.
+    Our XML first (discovery scope, socket buffer), then ``$CYCLONEDDS_URI`` if set (not in OFF
+    mode), then in LOCALHOST mode a fragment turning multicast off again (see module docstring).
     """
     env = os.environ if env is None else env
     rng = discovery_range(env)
     peers = [p.strip() for p in env.get('ROS_STATIC_PEERS', '').split(';') if p.strip()]
     peer_xml = ''.join(f'<Peer address={quoteattr(p)}/>' for p in peers)
+    uri = env.get('CYCLONEDDS_URI', '').strip().strip(',')
     if rng in ('SUBNET', 'SYSTEM_DEFAULT'):
-        uri = env.get('CYCLONEDDS_URI', '').strip()
-        if uri:
-            return uri
-        if not peers:
-            return None
-        return (f'<CycloneDDS><Domain Id="any"><Discovery><Peers>{peer_xml}</Peers>'
-                f'</Discovery></Domain></CycloneDDS>')
+        discovery = f'<Discovery><Peers>{peer_xml}</Peers></Discovery>' if peers else ''
+        ours = f'<CycloneDDS><Domain Id="any">{_INTERNAL}{discovery}</Domain></CycloneDDS>'
+        return f'{ours},{uri}' if uri else ours
     general = ('<General><Interfaces><NetworkInterface address="127.0.0.1" multicast="false"/>'
                '</Interfaces><AllowMulticast>false</AllowMulticast></General>')
     if rng == 'OFF':
@@ -97,7 +111,10 @@ def cyclone_config(env: dict[str, str] | None = None) -> str | None:
             '<Discovery><ParticipantIndex>auto</ParticipantIndex>'
             f'<MaxAutoParticipantIndex>{MAX_AUTO_PARTICIPANT_INDEX}</MaxAutoParticipantIndex>'
             f'<Peers><Peer address="localhost"/>{peer_xml}</Peers></Discovery>')
-    return f'<CycloneDDS><Domain Id="any">{general}{discovery}</Domain></CycloneDDS>'
+    ours = f'<CycloneDDS><Domain Id="any">{general}{discovery}{_INTERNAL}</Domain></CycloneDDS>'
+    if rng == 'OFF' or not uri:
+        return ours
+    return f'{ours},{uri},{_NO_MULTICAST}'
 
 
 class Context:
@@ -155,8 +172,7 @@ class Context:
         dom = domain_id()
         config = cyclone_config()
         try:
-            if config is not None:
-                self._domain = Domain(dom, config)
+            self._domain = Domain(dom, config)
             qos = Qos(Policy.Userdata(data=b'enclave=/;'))
             self._participant = DomainParticipant(dom, qos=qos)
         except Exception as err:  # cyclonedds raises DDSException
