@@ -175,3 +175,19 @@ def test_parameter_events_published(monkeypatch: pytest.MonkeyPatch) -> None:
         assert all(ev.stamp.sec > 1_600_000_000 for ev in events)
     finally:
         ctx.shutdown()
+
+
+def test_service_user_data_matches_rmw_cyclonedds() -> None:
+    """USER_DATA as a real rclpy (Jazzy, rmw_cyclonedds_cpp) ListParameters service shows it."""
+    from imitation_ros.graph.dds.node import _service_user_data, csid_to_string
+    from imitation_ros.messages.runtime import srv_class
+
+    srv_class('rcl_interfaces/srv/ListParameters')
+    csid = bytes([0x01, 0x10, 0x6b, 0xa5]) + bytes(8) + (4).to_bytes(4, 'big')
+    assert csid_to_string(csid) == ' 1.10.6b.a5.0.0.0.0.0.0.0.0.0.0.0.4'
+    req = _service_user_data('service', csid, 'rcl_interfaces/srv/ListParameters_Request')
+    rep = _service_user_data('service', csid, 'rcl_interfaces/srv/ListParameters_Response')
+    assert req == (b'serviceid= 1.10.6b.a5.0.0.0.0.0.0.0.0.0.0.0.4;typehash=RIHS01_a1b0b5d6b967a5b8'
+                   b'ac5bc8563c3ea678f349e312a6a4967227c5a96bc5ce38df;')
+    assert rep.endswith(b';typehash=RIHS01_31b937b82de3612426be79f231e386259f97e8dc843e3f2845288'
+                        b'b4bfa296bdd;')

@@ -170,8 +170,23 @@ def _user_data(qos: Any) -> dict[str, str]:
 
 
 def csid_to_string(csid: bytes) -> str:
-    """Print a client/service id as rmw_cyclonedds ``csid_to_string`` does."""
-    return format(csid[0], '02x') + ''.join('.' + format(b, 'x') for b in csid[1:])
+    """Print a client/service id as rmw_cyclonedds ``csid_to_string`` does.
+
+    That is ``std::hex << std::setw(2)`` for the first byte (space-padded: `` 1.10.6b...``),
+    then ``.<hex>`` per byte, as seen in a real rclpy service's USER_DATA.
+    """
+    return format(csid[0], '2x') + ''.join('.' + format(b, 'x') for b in csid[1:])
+
+
+def _service_user_data(role: str, csid: bytes, msg_type: str) -> bytes:
+    """USER_DATA of a service/client endpoint: ``<role>id=<csid>;typehash=<RIHS01>;``.
+
+    rmw_cyclonedds_cpp (Jazzy) puts the type hash of the endpoint's own message type (the
+    ``_Request`` or ``_Response`` struct) after the id.
+    """
+    hash_ = runtime.type_hash(msg_type)
+    text = f'{role}id={csid_to_string(csid)};' + (f'typehash={hash_};' if hash_ else '')
+    return text.encode()
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,9 +435,10 @@ class Service(_Reader):
         rq = _Topic.get(ctx, f'rq{name}Request', f'{self._type}_Request', True)
         rr = _Topic.get(ctx, f'rr{name}Reply', f'{self._type}_Response', True)
         self.csid = ctx.next_csid()
-        ud = f'serviceid={csid_to_string(self.csid)};'.encode()
-        self._make_reader(ctx, rq, dds_qos(qos, ud))
-        self._writer = DataWriter(ctx.participant, rr, qos=dds_qos(qos, ud))
+        self._make_reader(ctx, rq, dds_qos(qos, _service_user_data(
+            'service', self.csid, f'{self._type}_Request')))
+        self._writer = DataWriter(ctx.participant, rr, qos=dds_qos(qos, _service_user_data(
+            'service', self.csid, f'{self._type}_Response')))
 
     def _client_reader_matched(self, writer_handle: int) -> bool | None:
         """True/False: the requesting client's reply reader is (not yet) matched; None: gone."""
@@ -500,9 +516,10 @@ class Client(_Reader):
         rq = _Topic.get(ctx, f'rq{name}Request', f'{self._type}_Request', True)
         rr = _Topic.get(ctx, f'rr{name}Reply', f'{self._type}_Response', True)
         self.csid = ctx.next_csid()
-        ud = f'clientid={csid_to_string(self.csid)};'.encode()
-        self._writer = DataWriter(ctx.participant, rq, qos=dds_qos(qos, ud))
-        self._make_reader(ctx, rr, dds_qos(qos, ud))
+        self._writer = DataWriter(ctx.participant, rq, qos=dds_qos(qos, _service_user_data(
+            'client', self.csid, f'{self._type}_Request')))
+        self._make_reader(ctx, rr, dds_qos(qos, _service_user_data(
+            'client', self.csid, f'{self._type}_Response')))
         self._guid = self._writer.get_instance_handle() & 0xFFFFFFFFFFFFFFFF
         self._pending: dict[int, Future] = {}
 
@@ -735,13 +752,18 @@ class Node:
         if self._builtin_started or self._destroyed:
             return
         self._builtin_started = True
-        self._param_events = self.create_publisher(
-            runtime.msg_class('rcl_interfaces/msg/ParameterEvent'),
-            param_service.PARAMETER_EVENTS_TOPIC, param_service.qos_profile_parameter_events)
-        if self._rosout is not None:
-            self._rosout.start()
-        if self._start_parameter_services:
-            self._param_service = param_service.ParameterService(self)
+        self._graph_batch = True  # one ros_discovery_info update for the 8 endpoints
+        try:
+            self._param_events = self.create_publisher(
+                runtime.msg_class('rcl_interfaces/msg/ParameterEvent'),
+                param_service.PARAMETER_EVENTS_TOPIC, param_service.qos_profile_parameter_events)
+            if self._rosout is not None:
+                self._rosout.start()
+            if self._start_parameter_services:
+                self._param_service = param_service.ParameterService(self)
+        finally:
+            self._graph_batch = False
+        self._graph_changed()
 
     # -- names
     def get_name(self) -> str:
@@ -1081,6 +1103,8 @@ class Node:
         return False
 
     def _graph_changed(self) -> None:
+        if self.__dict__.get('_graph_batch'):
+            return
         try:
             self.context.publish_graph()
         except Exception as err:  # noqa: BLE001 - graph info is best effort

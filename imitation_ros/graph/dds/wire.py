@@ -18,8 +18,10 @@
   writer) and ``header.seq = ++next_request_id`` (a process-wide counter); the service copies
   guid+seq into its reply; ``rmw_take_response`` keeps only replies whose guid equals its own
   writer's ``pubiid``). Body alignment is unchanged because the 16-byte header keeps 8-byte
-  alignment. USER_DATA is ``clientid=<id>;`` / ``serviceid=<id>;`` with the id printed by
-  ``csid_to_string`` (16 bytes: participant GUID prefix + big-endian counter, hex, '.'-joined),
+  alignment. USER_DATA is ``clientid=<id>;typehash=<RIHS01 of the endpoint's Request or
+  Response struct>;`` (``serviceid=`` for services) with the id printed by ``csid_to_string``
+  (16 bytes: participant GUID prefix + big-endian counter, hex, '.'-joined, the first byte
+  space-padded to 2 characters),
   and the service only replies once it has matched the reader of the client named there.
 """
 from __future__ import annotations
