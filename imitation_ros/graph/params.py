@@ -286,7 +286,8 @@ def _node_value(node: Any, what: str) -> Any:
                    f'cannot be key") at line {_line(item)}')
             raise YamlRuleError(msg)
         if isinstance(item, yaml.MappingNode):
-            msg = f'{what}: a mapping inside a sequence is not a parameter value, line {_line(item)}'
+            msg = (f'{what}: a mapping inside a sequence is not a parameter value '
+                   f'(line {_line(item)})')
             raise YamlRuleError(msg)
         value = _node_scalar(item)
         kind = type(value)

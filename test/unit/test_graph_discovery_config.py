@@ -11,6 +11,7 @@ Regressions pinned:
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -100,7 +101,8 @@ def test_localhost_merges_user_uri_but_keeps_multicast_off() -> None:
     assert 'true' not in off and len(_sources(off)) == 1
 
 
-def test_cyclone_reads_the_merged_list(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_cyclone_reads_the_merged_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       ros_domain: int) -> None:
     """A real participant with the merged list: user buffer wins, multicast stays off."""
     trace = tmp_path / 'cyclone.log'
     user = ('<CycloneDDS><Domain><General><AllowMulticast>true</AllowMulticast></General>'
@@ -109,7 +111,6 @@ def test_cyclone_reads_the_merged_list(tmp_path, monkeypatch: pytest.MonkeyPatch
             '</Domain></CycloneDDS>')
     monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     monkeypatch.setenv('CYCLONEDDS_URI', user)
-    monkeypatch.setenv('ROS_DOMAIN_ID', '0')
     from imitation_ros.graph.dds import context
 
     ctx = context.Context([])
