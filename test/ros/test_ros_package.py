@@ -155,22 +155,6 @@ def test_launch_record_with_sim_launch(ws_env: dict[str, str], tmp_path: Path, p
     assert info['episodes'][0]['frames'] >= 20, info
 
 
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny BC policy trained on a synthetic dataset with the sim arm's features."""
-    from imitation_ros.learn import TrainConfig, train
-    from imitation_ros.learn.synthetic import make_synthetic_dataset
-    from imitation_ros.profile import load_profile
-    from imitation_ros.resources import config_path
-
-    tmp = tmp_path_factory.mktemp('policy')
-    profile = load_profile(config_path('sim_arm.yaml'))
-    ds = make_synthetic_dataset(tmp / 'ds', profile, n_episodes=3, n_frames=20)
-    train(TrainConfig(dataset=ds, policy='bc', output_dir=tmp / 'run', steps=20,
-                      val_every=20, save_every=20, device='cpu', progress=False))
-    return tmp / 'run'
-
-
 def test_launch_deploy_with_sim(ws_env: dict[str, str], tmp_path: Path, procs,  # noqa: ANN001
                                 checkpoint: Path) -> None:
     sim = Proc(['ros2', 'launch', 'imitation_ros', 'sim.launch.py'], ws_env,
