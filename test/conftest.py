@@ -45,7 +45,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / 'shared'
+# ../shared next to the checkout (CI, /work/main); a git worktree one level deeper
+# (/work/wt/<name>) finds it one level up. $IMITATION_ROS_SHARED overrides both.
+SHARED = Path(os.environ.get('IMITATION_ROS_SHARED') or next(
+    (p for p in (ROOT.parent / 'shared', ROOT.parent.parent / 'shared') if p.is_dir()),
+    ROOT.parent / 'shared'))
 REALBAGS = SHARED / 'realbags'
 
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'

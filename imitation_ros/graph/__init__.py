@@ -177,7 +177,6 @@ class _Stopper:
 
     def __init__(self) -> None:
         self.signals: list[int] = []
-        self._old: dict[int, Any] = {}
 
     @property
     def stop(self) -> bool:
@@ -197,14 +196,9 @@ class _Stopper:
                 current = signal.getsignal(sig)
                 if sig == signal.SIGINT and current == signal.SIG_IGN:
                     continue
-                self._old[sig] = signal.signal(sig, self._on_signal)
+                signal.signal(sig, self._on_signal)
             except ValueError:            # not the main thread: leave signals alone
                 return
-
-    def restore(self) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old if old is not None else signal.SIG_DFL)
-        self._old.clear()
 
 
 SPIN_POLL_S = 0.1
@@ -219,7 +213,8 @@ def run(node_cls: type[Any], args: list[str] | None = None, **node_kwargs: Any) 
     cannot interrupt it; then the backend is shut down. On rclpy, ``rclpy.init`` installs no
     signal handlers of its own (``SignalHandlerOptions.NO``), so the context stays valid until
     the node is destroyed. A normal stop prints no traceback; exceptions from the node
-    (including ``SystemExit`` from a callback) propagate after the cleanup.
+    (including ``SystemExit`` from a callback) propagate after the cleanup. Meant as a
+    process's entry point: the handlers stay installed when it returns.
     """
     stopper = _Stopper()
     stopper.install()
@@ -241,7 +236,9 @@ def run(node_cls: type[Any], args: list[str] | None = None, **node_kwargs: Any) 
                 node.destroy_node()
         finally:
             try_shutdown()
-            stopper.restore()
+        # The counting handlers stay installed: run() is a process's entry point, and a signal
+        # arriving as it returns (ros2 launch's SIGTERM) must not turn into a traceback or a
+        # -15 exit code now.
 
 
 __all__ = [
