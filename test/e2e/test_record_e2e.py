@@ -44,6 +44,8 @@ def _calls(python: str, env: dict[str, str], *steps: str) -> list[dict]:
     proc = subprocess.run([python, str(HERE / 'record_call.py'), *steps], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    want = f'imitation_ros graph backend: {env["IMITATION_ROS_BACKEND"]}'
+    assert want in proc.stderr, proc.stderr[-3000:]         # the caller ran where it should
     out = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
     for res in out:
         assert res.get('success', True) is not False, res

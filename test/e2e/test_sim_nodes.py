@@ -149,6 +149,8 @@ def _probe(python, node_env, tmp_path: Path, *args: str) -> dict:
     res = subprocess.run([python, str(script), *args], env=node_env, cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
+    want = f'imitation_ros graph backend: {node_env["IMITATION_ROS_BACKEND"]}'
+    assert want in res.stderr, res.stderr[-3000:]          # the probe ran where it should
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
