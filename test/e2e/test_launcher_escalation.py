@@ -6,7 +6,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from imitation_ros.cli.launcher import PlannedProcess, run_processes
+
+pytestmark = pytest.mark.e2e
 
 STUBBORN = '''
 import signal, sys, time
