@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set up what is missing (scripts/setup.sh) and run the test suite on the DDS backend.
-# Tests needing a sourced ROS 2 (marker `ros`) or a GPU (marker `gpu`) are deselected unless
-# ROS 2 / CUDA is present. Extra arguments go to pytest.
+# Set up what is missing (scripts/setup.sh) and run the test suite.
+# Sources ROS 2 Jazzy (/opt/ros/jazzy/env.sh, or $IMITATION_ROS_ROS_ENV) when it is installed, so
+# the tests marked `ros` run (real rclpy, ros2 CLI, colcon); without it they are deselected,
+# as are `gpu` tests without CUDA. The test process itself stays on the DDS backend either way
+# (test/conftest.py). IMITATION_ROS_NO_ROS=1 skips sourcing ROS 2. Extra arguments go to pytest.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
@@ -9,6 +11,12 @@ VENV="${IMITATION_ROS_VENV:-$ROOT/.venv}"
 cd "$ROOT"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 \
   MKL_NUM_THREADS=1 MUJOCO_GL="${MUJOCO_GL:-egl}" PYOPENGL_PLATFORM="${PYOPENGL_PLATFORM:-egl}"
+ROS_ENV="${IMITATION_ROS_ROS_ENV:-/opt/ros/jazzy/env.sh}"
+if [ -z "${IMITATION_ROS_NO_ROS:-}" ] && [ -f "$ROS_ENV" ]; then
+  echo "test: sourcing $ROS_ENV (tests marked ros will run)"
+  # shellcheck disable=SC1090
+  source "$ROS_ENV"
+fi
 marks=()
 python_has() { "$VENV/bin/python" -c "import $1" >/dev/null 2>&1; }
 python_has rclpy || marks+=("not ros")

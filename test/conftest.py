@@ -4,21 +4,56 @@ Every test process keeps DDS discovery on loopback (ROS_AUTOMATIC_DISCOVERY_RANG
 and gets a ROS_DOMAIN_ID of its own, reserved with a file lock, so parallel test runs on one
 machine never see each other. Nothing is downloaded (HF_HUB_OFFLINE=1) and torch uses one
 thread (2-core machines).
+
+Backends. The test process itself always uses the DDS backend (``IMITATION_ROS_BACKEND=dds``
+is set here before anything imports ``imitation_ros.graph``), also when ROS 2 is sourced, so
+unit tests behave the same on every machine. Processes a test starts get their backend from
+the env it passes:
+
+- ``node_env``: DDS backend (unchanged; what a test that does not care uses).
+- ``backends`` (parametrized): ``.node_env`` for the nodes under test, ``.probe_env`` for the
+  test's own helper processes (publishers, service callers, echo probes). Three variants,
+  same assertions each:
+
+  ======== ============= ============== ===========================
+  id       nodes         probes         marker
+  ======== ============= ============== ===========================
+  dds      DDS backend   DDS backend    (none)
+  rclpy    rclpy         rclpy          ``ros``
+  mixed    DDS backend   rclpy          ``ros``
+  ======== ============= ============== ===========================
+
+  rclpy processes get the sourced ROS 2 environment (PYTHONPATH with rclpy, RMW
+  implementation) plus ``IMITATION_ROS_BACKEND=rclpy``; ``ros`` tests are deselected by
+  ``scripts/test.sh`` where rclpy does not import. To adopt it in a test, replace the
+  ``node_env`` argument by ``backends`` and start nodes with ``backends.node_env``, helpers
+  with ``backends.probe_env``; ``backends.expect_log(text)`` asserts the backend line a node
+  printed (``imitation_ros graph backend: rclpy``) so a variant cannot silently fall back.
+- ``nodes_backends``: the same without the ``mixed`` variant, for tests that start only nodes
+  (no probe processes), e.g. a whole launch file.
+- ``ros_env``: the rclpy environment alone (for ``ros2`` CLI commands in ``test/ros``).
 """
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / 'shared'
+# ../shared next to the checkout (CI, /work/main); a git worktree one level deeper
+# (/work/wt/<name>) finds it one level up. $IMITATION_ROS_SHARED overrides both.
+SHARED = Path(os.environ.get('IMITATION_ROS_SHARED') or next(
+    (p for p in (ROOT.parent / 'shared', ROOT.parent.parent / 'shared') if p.is_dir()),
+    ROOT.parent / 'shared'))
 REALBAGS = SHARED / 'realbags'
 
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ['IMITATION_ROS_BACKEND'] = 'dds'     # the test process itself: see the docstring
 os.environ.pop('ROS_STATIC_PEERS', None)
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('OMP_NUM_THREADS', '1')
@@ -59,16 +94,66 @@ def ros_domain(monkeypatch: pytest.MonkeyPatch) -> int:
     os.close(fd)
 
 
-@pytest.fixture
-def node_env(ros_domain: int) -> dict[str, str]:
-    """Environment for node subprocesses: this test's domain, loopback discovery, DDS backend."""
+ROS_SOURCED = importlib.util.find_spec('rclpy') is not None
+
+
+def _env(ros_domain: int, backend: str) -> dict[str, str]:
     env = dict(os.environ)
     env['ROS_DOMAIN_ID'] = str(ros_domain)
     env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    env['IMITATION_ROS_BACKEND'] = 'dds'
+    env['IMITATION_ROS_BACKEND'] = backend
     env['PYTHONUNBUFFERED'] = '1'
     env['PYTHONPATH'] = str(ROOT) + os.pathsep + env.get('PYTHONPATH', '')
+    if backend == 'rclpy':
+        if not ROS_SOURCED:
+            pytest.fail('a `ros` test ran without ROS 2 sourced (rclpy does not import): '
+                        'source /opt/ros/jazzy/env.sh or deselect with -m "not ros"')
+        env.setdefault('RMW_IMPLEMENTATION', 'rmw_cyclonedds_cpp')
+        env['ROS_LOG_DIR'] = env.get('ROS_LOG_DIR', '/tmp/imitation_ros_test_roslog')
     return env
+
+
+@pytest.fixture
+def node_env(ros_domain: int) -> dict[str, str]:
+    """Environment for node subprocesses: this test's domain, loopback discovery, DDS backend."""
+    return _env(ros_domain, 'dds')
+
+
+@pytest.fixture
+def ros_env(ros_domain: int) -> dict[str, str]:
+    """Environment for rclpy processes and ``ros2`` commands (ROS 2 sourced, this domain)."""
+    return _env(ros_domain, 'rclpy')
+
+
+@dataclass
+class Backends:
+    """Which backend the nodes under test and the test's probe processes use (see top)."""
+
+    id: str
+    node_backend: str
+    probe_backend: str
+    node_env: dict[str, str]
+    probe_env: dict[str, str]
+
+    def expect_log(self, text: str, what: str = 'node') -> None:
+        """Assert a node's output names the backend it was meant to run on."""
+        line = f'imitation_ros graph backend: {self.node_backend}'
+        assert line in text, f'{what} output lacks {line!r}:\n{text[-3000:]}'
+
+
+BACKEND_VARIANTS = [
+    pytest.param(('dds', 'dds'), id='dds'),
+    pytest.param(('rclpy', 'rclpy'), id='rclpy', marks=pytest.mark.ros),
+    pytest.param(('dds', 'rclpy'), id='mixed', marks=pytest.mark.ros),
+]
+
+
+@pytest.fixture(params=BACKEND_VARIANTS)
+def backends(request: pytest.FixtureRequest, ros_domain: int) -> Backends:
+    """Node and probe environments of one variant: ``dds``, ``rclpy`` or ``mixed``."""
+    nodes, probes = request.param
+    name = nodes if nodes == probes else 'mixed'
+    return Backends(name, nodes, probes, _env(ros_domain, nodes), _env(ros_domain, probes))
 
 
 @pytest.fixture
@@ -83,3 +168,11 @@ def realbags() -> Path:
     if not REALBAGS.is_dir():
         pytest.fail(f'{REALBAGS} missing: the reference bags live in shared/realbags')
     return REALBAGS
+
+
+@pytest.fixture(params=BACKEND_VARIANTS[:2])
+def nodes_backends(request: pytest.FixtureRequest, ros_domain: int) -> Backends:
+    """Like ``backends`` for tests without probe processes: ``dds`` and ``rclpy`` only."""
+    nodes, _probes = request.param
+    env = _env(ros_domain, nodes)
+    return Backends(nodes, nodes, nodes, env, env)

@@ -274,18 +274,35 @@ def parse_launch_args(items: list[str]) -> dict[str, str]:
 def run_processes(procs: list[PlannedProcess], *, grace_s: float = 10.0) -> int:
     """Start the processes, forward SIGINT/SIGTERM, and stop all when one marked so exits.
 
+    Stopping escalates like ``ros2 launch``: SIGINT, then SIGTERM to the processes still
+    running ``grace_s / 2`` later, then SIGKILL after ``grace_s`` (a node closing its bag
+    ignores the repeated signals; see ``graph.run``).
+
     Returns:
         0 when every process exited cleanly, else the first non-zero exit code.
     """
     children: list[tuple[PlannedProcess, subprocess.Popen[bytes]]] = []
     stopping = False
+    stop_since: list[float] = []
 
     def _stop(signum: int = signal.SIGINT) -> None:
         nonlocal stopping
         stopping = True
+        if not stop_since:
+            stop_since.append(time.monotonic())
         for _, child in children:
             if child.poll() is None:
                 child.send_signal(signum)
+
+    def _escalate() -> None:
+        waited = time.monotonic() - stop_since[0]
+        if waited > grace_s:
+            for _, child in children:
+                if child.poll() is None:
+                    child.kill()
+        elif waited > grace_s / 2 and len(stop_since) == 1:
+            stop_since.append(time.monotonic())
+            _stop(signal.SIGTERM)
 
     old = {s: signal.signal(s, lambda n, f: _stop(n)) for s in (signal.SIGINT, signal.SIGTERM)}
     rc = 0
@@ -303,6 +320,8 @@ def run_processes(procs: list[PlannedProcess], *, grace_s: float = 10.0) -> int:
                         rc = code
                     if proc.shutdown_on_exit and not stopping:
                         _stop()
+            if stop_since:
+                _escalate()
             time.sleep(0.1)
         deadline = time.monotonic() + grace_s
         for _, child in children:

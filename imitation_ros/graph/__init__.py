@@ -111,11 +111,15 @@ _logged = [False]
 def init(args: list[str] | None = None, **kwargs: Any) -> None:
     """Initialise the backend with ``args`` (``sys.argv`` style; only ``--ros-args`` is used).
 
+    ``own_signals=True`` (used by ``run``) keeps rclpy from installing its SIGINT/SIGTERM
+    handlers; the DDS backend installs none anyway.
+
     Returns None on both backends (Jazzy's ``rclpy.init`` returns None too).
     """
     if _BACKEND == 'rclpy':
         _b.init(args=args, **kwargs)
     else:
+        kwargs.pop('own_signals', None)
         _ctx.init(args)
     if not _logged[0]:
         _logged[0] = True
@@ -162,51 +166,79 @@ def qos_profile(kind: str, depth: int | None = None) -> Any:
                       reliability=rel, durability=dur)
 
 
-def _install_sigterm(node_holder: list[Any]) -> Any:
-    """On the DDS backend, SIGTERM stops spinning (a second one raises KeyboardInterrupt).
+class _Stopper:
+    """SIGINT/SIGTERM handlers of ``run()``: the first signal asks spinning to stop, later ones
+    are only counted, so nothing interrupts ``destroy_node`` (a recorder closing its bag).
 
-    rclpy installs its own SIGINT/SIGTERM handlers at init (they shut the context down and
-    spin raises ExternalShutdownException), so nothing is installed there.
+    A Python handler runs between bytecodes of the main thread and returns, so neither the
+    spin loop nor ``destroy_node`` sees a KeyboardInterrupt. An inherited ``SIG_IGN`` for
+    SIGINT (background job of a non-interactive shell) is kept, as Python itself does.
     """
-    if _BACKEND == 'rclpy':
-        return None
-    hits = [0]
 
-    def on_term(signum: int, frame: Any) -> None:
-        hits[0] += 1
-        ctx = _ctx.get_default_context()
-        if hits[0] > 1 or ctx is None:
-            raise KeyboardInterrupt
-        ctx.request_stop()
+    def __init__(self) -> None:
+        self.signals: list[int] = []
 
-    try:
-        return signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread
-        return None
+    @property
+    def stop(self) -> bool:
+        return bool(self.signals)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        del frame
+        self.signals.append(signum)
+        if _BACKEND == 'dds' and len(self.signals) == 1:
+            ctx = _ctx.get_default_context()
+            if ctx is not None:
+                ctx.request_stop()        # wakes the executor's wait at once
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                current = signal.getsignal(sig)
+                if sig == signal.SIGINT and current == signal.SIG_IGN:
+                    continue
+                signal.signal(sig, self._on_signal)
+            except ValueError:            # not the main thread: leave signals alone
+                return
+
+
+SPIN_POLL_S = 0.1
 
 
 def run(node_cls: type[Any], args: list[str] | None = None, **node_kwargs: Any) -> None:
-    """Init, build ``node_cls(**node_kwargs)``, spin; on exit always ``destroy_node()``.
+    """Init, build ``node_cls(**node_kwargs)``, spin; on exit always ``destroy_node()`` once.
 
-    SIGINT and SIGTERM end spinning; ``destroy_node`` then runs (a recorder closes its bag
-    there) and the backend is shut down. Exceptions from the node propagate after cleanup.
+    The same on both backends: SIGINT or SIGTERM ends spinning (also while the node is still
+    being built); ``destroy_node`` then runs (a recorder closes its bag there) with further
+    signals only counted, so ``ros2 launch``'s escalation (SIGINT, then SIGTERM after 5 s)
+    cannot interrupt it; then the backend is shut down. On rclpy, ``rclpy.init`` installs no
+    signal handlers of its own (``SignalHandlerOptions.NO``), so the context stays valid until
+    the node is destroyed. A normal stop prints no traceback; exceptions from the node
+    (including ``SystemExit`` from a callback) propagate after the cleanup. Meant as a
+    process's entry point: the handlers stay installed when it returns.
     """
-    init(args=sys.argv if args is None else args)
-    holder: list[Any] = []
-    old = _install_sigterm(holder)
+    stopper = _Stopper()
+    stopper.install()
     node = None
     try:
-        node = node_cls(**node_kwargs)
-        holder.append(node)
-        spin(node)
+        init(args=sys.argv if args is None else args, own_signals=True)
+        if not stopper.stop:
+            node = node_cls(**node_kwargs)
+        if not stopper.stop:
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            while not stopper.stop and ok():
+                executor.spin_once(timeout_sec=SPIN_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        if node is not None:
-            node.destroy_node()
-        try_shutdown()
-        if old is not None:
-            signal.signal(signal.SIGTERM, old)
+        try:
+            if node is not None:
+                node.destroy_node()
+        finally:
+            try_shutdown()
+        # The counting handlers stay installed: run() is a process's entry point, and a signal
+        # arriving as it returns (ros2 launch's SIGTERM) must not turn into a traceback or a
+        # -15 exit code now.
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from typing import Any
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
 from rclpy.node import Node
 from rclpy.qos import (
     DurabilityPolicy,
@@ -21,12 +22,23 @@ from rclpy.qos import (
 from imitation_ros.errors import GraphError
 from imitation_ros.messages.typestore import normalize_type
 
-init = rclpy.init
 try_shutdown = rclpy.try_shutdown
 spin = rclpy.spin
 spin_once = rclpy.spin_once
 spin_until_future_complete = rclpy.spin_until_future_complete
 ok = rclpy.ok
+
+
+def init(args: list[str] | None = None, *, own_signals: bool = False, **kwargs: Any) -> None:
+    """``rclpy.init``; with ``own_signals`` rclpy installs no SIGINT/SIGTERM handlers.
+
+    ``graph.run`` handles the signals itself, so that the node is destroyed while the context
+    is still valid (rclpy's handlers shut the context down first, and a node that logs or
+    publishes in ``destroy_node`` then fails).
+    """
+    if own_signals:
+        kwargs.setdefault('signal_handler_options', SignalHandlerOptions.NO)
+    rclpy.init(args=args, **kwargs)
 
 
 def _import(pkg: str, kind: str, name: str) -> Any:

@@ -105,10 +105,19 @@ class RecorderNode(Node):
         self._session.set_task(str(msg.data))
         self.get_logger().info(f'task of the next episodes: {msg.data!r}')
 
+    def _say(self, notice: Any) -> None:
+        # One call site per severity: rclpy raises ValueError when a line logs at two levels.
+        log = self.get_logger()
+        if notice.level == 'error':
+            log.error(notice.text)
+        elif notice.level == 'warn':
+            log.warning(notice.text)
+        else:
+            log.info(notice.text)
+
     def _log(self, notices: list[Any]) -> None:
         for n in notices:
-            {'info': self.get_logger().info, 'warn': self.get_logger().warning,
-             'error': self.get_logger().error}[n.level](n.text)
+            self._say(n)
         if notices:
             self._publish_status()
 
@@ -161,7 +170,7 @@ class RecorderNode(Node):
         session = getattr(self, '_session', None)
         if session is not None:
             for n in session.close(self._now(), reason='recorder shut down during the episode'):
-                self.get_logger().info(n.text)
+                self._say(n)
         super().destroy_node()
 
 

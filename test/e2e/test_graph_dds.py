@@ -12,6 +12,10 @@ Regressions pinned:
 - best-effort subscriber hears a reliable publisher; a reliable subscriber does not match a
   best-effort publisher; a latched (transient local) topic reaches a late joiner.
 - SIGTERM makes run() call destroy_node and exit 0.
+
+Where the other side can be real ROS 2, tests take conftest's ``backends`` / ``nodes_backends``:
+the service server, the talkers run on ``node_env`` (DDS backend or rclpy) and the listeners on
+``probe_env``; the test process's own client is always the DDS backend.
 """
 from __future__ import annotations
 
@@ -126,10 +130,12 @@ def test_types_cross_processes_raw_bytes_match_rosbags(  # noqa: ANN001
     assert "msg demo_traj ['j1', 'j2'] 3 [0.2, 0.4]" in text
 
 
-def test_services_across_processes(python, node_env, peers, monkeypatch) -> None:  # noqa: ANN001
+def test_services_across_processes(python, nodes_backends, peers, monkeypatch) -> None:  # noqa: ANN001
+    node_env = nodes_backends.node_env
     peers.append(Peer(python, node_env, 'server', '--ros-args', '-r', '__ns:=/robot'))
     for k, v in node_env.items():
-        monkeypatch.setenv(k, v)
+        if k != 'IMITATION_ROS_BACKEND':
+            monkeypatch.setenv(k, v)
     from imitation_ros.graph.dds import context
     from imitation_ros.graph.dds.node import Node, spin_until_future_complete
     from imitation_ros.messages.runtime import srv_class
@@ -174,13 +180,14 @@ def test_params_file_p_and_name_remaps(python, node_env, tmp_path: Path) -> None
     assert bad.returncode != 0 and "'count'" in bad.stderr
 
 
-def test_remap_and_qos_compatibility(python, node_env, peers) -> None:  # noqa: ANN001
+def test_remap_and_qos_compatibility(python, backends, peers) -> None:  # noqa: ANN001
+    node_env, probe_env = backends.node_env, backends.probe_env
     # reliable talker remapped to /remapped; best-effort listener there hears it
-    peers.append(Peer(python, node_env, 'listener', '--ros-args', '-p', 'qos:=sensor_data',
+    peers.append(Peer(python, probe_env, 'listener', '--ros-args', '-p', 'qos:=sensor_data',
                       '-p', 'topic:=/remapped'))
     peers.append(Peer(python, node_env, 'talker', '--ros-args', '-r', 'chatter:=/remapped'))
     # best-effort talker; a reliable listener must not match it
-    peers.append(Peer(python, node_env, 'listener', '--ros-args', '-p', 'topic:=be'))
+    peers.append(Peer(python, probe_env, 'listener', '--ros-args', '-p', 'topic:=be'))
     peers.append(Peer(python, node_env, 'talker', '--ros-args', '-p', 'topic:=be',
                       '-p', 'qos:=sensor_data', '-p', 'text:=besteffort'))
     assert peers[0].wait_for('heard hello', count=3, timeout_s=30)
@@ -191,16 +198,19 @@ def test_remap_and_qos_compatibility(python, node_env, peers) -> None:  # noqa: 
     assert rc == 0, err
 
 
-def test_latched_late_joiner_and_sigterm(python, node_env, peers) -> None:  # noqa: ANN001
+def test_latched_late_joiner_and_sigterm(python, backends, peers) -> None:  # noqa: ANN001
+    node_env, probe_env = backends.node_env, backends.probe_env
     talker = Peer(python, node_env, 'talker', '--ros-args', '-p', 'qos:=latched',
                   '-p', 'count:=1', '-p', 'text:=latched', '-p', 'period_s:=0.1')
     peers.append(talker)
     time.sleep(3.0)  # the single message is long published before the listener exists
-    late = Peer(python, node_env, 'listener', '--ros-args', '-p', 'qos:=latched')
+    late = Peer(python, probe_env, 'listener', '--ros-args', '-p', 'qos:=latched')
     peers.append(late)
     assert late.wait_for('heard latched 0', timeout_s=30) == ['heard latched 0']
     rc, err = talker.stop()
     assert rc == 0, err
+    backends.expect_log(err, 'talker')
+    assert 'Traceback' not in err, err
     assert 'destroy_node talker' in talker.lines
 
 

@@ -1,4 +1,5 @@
-"""Recorder end to end over DDS: real processes, real bags on disk.
+"""Recorder end to end: real processes, real bags on disk; each test three ways (conftest
+``backends``: recorder and helpers on DDS, both on rclpy, recorder on DDS with rclpy helpers).
 
 Processes: ``record_publisher.py`` (the sim_arm profile's topics, stamped with their publish
 time), ``recorder_node`` (the executable), ``record_call.py`` (the operator's service calls).
@@ -43,6 +44,8 @@ def _calls(python: str, env: dict[str, str], *steps: str) -> list[dict]:
     proc = subprocess.run([python, str(HERE / 'record_call.py'), *steps], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    want = f'imitation_ros graph backend: {env["IMITATION_ROS_BACKEND"]}'
+    assert want in proc.stderr, proc.stderr[-3000:]         # the caller ran where it should
     out = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
     for res in out:
         assert res.get('success', True) is not False, res
@@ -82,21 +85,26 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 30.
 
 
 @pytest.fixture
-def rig(tmp_path: Path, node_env: dict[str, str], python: str):  # noqa: ANN201
-    """Publisher + recorder running; yields (env, output dir, publisher log, recorder)."""
+def rig(tmp_path: Path, backends, python: str):  # noqa: ANN001, ANN201
+    """Publisher + recorder running; yields (probe env, output dir, publisher log, recorder).
+
+    The recorder runs on ``backends.node_env``; the publisher and the service caller on
+    ``backends.probe_env``.
+    """
     out = tmp_path / 'bags'
     sent_log = tmp_path / 'sent.json'
     pub = _start([python, str(HERE / 'record_publisher.py'), str(sent_log), '--seconds', '60'],
-                 node_env, tmp_path / 'pub.log')
+                 backends.probe_env, tmp_path / 'pub.log')
     rec = _start([python, '-m', 'imitation_ros.nodes.recorder_node', '--ros-args',
                   '-p', f'output_dir:={out}', '-p', 'min_free_disk_mb:=10.0'],
-                 node_env, tmp_path / 'rec.log')
-    yield node_env, out, sent_log, pub, rec
+                 backends.node_env, tmp_path / 'rec.log')
+    yield backends.probe_env, out, sent_log, pub, rec
     _stop(rec, signal.SIGKILL)
     _stop(pub)
 
 
-def test_sigint_gives_complete_bag(rig, python: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_sigint_gives_complete_bag(rig, backends, python: str,  # noqa: ANN001
+                                   tmp_path: Path) -> None:
     env, out, sent_log, pub, rec = rig
     res = _calls(python, env, 'start', 'sleep:2.5', 'stop:true', 'start', 'sleep:1',
                  'discard', 'start', 'sleep:1.5', 'status', 'diagnostics')
@@ -108,6 +116,10 @@ def test_sigint_gives_complete_bag(rig, python: str, tmp_path: Path) -> None:  #
     assert int(diags['recorder: /joint_states']['values']['count']) > 100
     assert _stop(rec) == 0, (tmp_path / 'rec.log').read_text()
     _stop(pub)
+    rec_log = (tmp_path / 'rec.log').read_text()
+    backends.expect_log(rec_log, 'recorder_node')
+    assert 'bag closed' in rec_log and 'Traceback' not in rec_log, rec_log
+    assert 'Failed to publish' not in rec_log, rec_log      # rclpy: context still valid
     sent = json.loads(sent_log.read_text())
     [bag] = list(out.iterdir())
     meta = (bag / 'metadata.yaml').read_text()
@@ -128,6 +140,7 @@ def test_sigterm_closes_bag(rig, python: str, tmp_path: Path) -> None:  # noqa: 
     _calls(python, env, 'start', 'sleep:1.5')
     assert _stop(rec, signal.SIGTERM) == 0, (tmp_path / 'rec.log').read_text()
     _stop(pub)
+    assert 'Traceback' not in (tmp_path / 'rec.log').read_text()
     [bag] = list(out.iterdir())
     assert "imitation_ros.closed: 'true'" in (bag / 'metadata.yaml').read_text()
     stamps, events = _stamps(bag)
@@ -173,8 +186,9 @@ extra_topics:
     (BAD_PROFILE, "missing required key 'state'"),
     (UNKNOWN_TYPE, "topic '/gadget' has unknown message type 'acme_msgs/msg/Gadget'"),
 ], ids=['bad_profile', 'unknown_type'])
-def test_bad_profile_stops_before_recording(tmp_path: Path, node_env: dict[str, str],
+def test_bad_profile_stops_before_recording(tmp_path: Path, nodes_backends,  # noqa: ANN001
                                             python: str, text: str, expected: str) -> None:
+    node_env = nodes_backends.node_env
     profile = tmp_path / 'profile.yaml'
     profile.write_text(text)
     out = tmp_path / 'bags'

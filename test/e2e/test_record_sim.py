@@ -1,4 +1,5 @@
-"""Simulated arm + scripted expert + recorder, end to end through the sim_record launch file.
+"""Simulated arm + scripted expert + recorder, end to end through the sim_record launch file,
+with the nodes on the DDS backend and on rclpy (conftest ``nodes_backends``).
 
 Regressions pinned:
 - ``imitation-ros launch sim_record episodes:=2`` ends by itself and leaves one closed bag;
@@ -18,14 +19,17 @@ from rosbags.highlevel import AnyReader
 pytestmark = pytest.mark.e2e
 
 
-def test_sim_expert_recorder(tmp_path: Path, node_env: dict[str, str], python: str) -> None:
+def test_sim_expert_recorder(tmp_path: Path, nodes_backends, python: str) -> None:  # noqa: ANN001
     out = tmp_path / 'bags'
+    node_env = nodes_backends.node_env
     env = dict(node_env, MUJOCO_GL=node_env.get('MUJOCO_GL', 'egl'))
     proc = subprocess.run(
         [python, '-m', 'imitation_ros.cli.main', 'launch', 'sim_record', 'episodes:=2',
          f'output_dir:={out}'], env=env, capture_output=True, text=True, timeout=240,
         check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    nodes_backends.expect_log(proc.stdout + proc.stderr, 'launch')
+    assert 'Traceback' not in proc.stdout + proc.stderr, proc.stdout[-3000:] + proc.stderr[-3000:]
     [bag] = list(out.iterdir())
     assert "imitation_ros.closed: 'true'" in (bag / 'metadata.yaml').read_text()
 

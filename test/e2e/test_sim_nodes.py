@@ -1,4 +1,5 @@
-"""sim_node and expert_node as real processes over DDS (the graph layer's DDS backend).
+"""sim_node and expert_node as real processes, each test three ways (conftest ``backends``):
+nodes and probe on the DDS backend, both on rclpy, and nodes on DDS with an rclpy probe.
 
 Regressions pinned:
 - measured receive rates of /joint_states, the camera (raw and compressed) and /clock are
@@ -29,12 +30,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = r'''
 import json, sys, time
 from imitation_ros import graph
-from imitation_ros.graph import Node, msg_type, qos_profile, spin_once
+from imitation_ros.graph import Node, SingleThreadedExecutor, msg_type, qos_profile
 from imitation_ros.messages.codecs import stamp_ns
 
 mode, warm_s, window_s = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 graph.init([sys.argv[0]])
 node = Node('sim_probe')
+executor = SingleThreadedExecutor()
+executor.add_node(node)
+spin_once = lambda node, timeout_sec: executor.spin_once(timeout_sec=timeout_sec)
 seen = {}
 last = {}
 
@@ -145,17 +149,20 @@ def _probe(python, node_env, tmp_path: Path, *args: str) -> dict:
     res = subprocess.run([python, str(script), *args], env=node_env, cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
+    want = f'imitation_ros graph backend: {node_env["IMITATION_ROS_BACKEND"]}'
+    assert want in res.stderr, res.stderr[-3000:]          # the probe ran where it should
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def test_published_rates_match_configuration(python, node_env, tmp_path):
+def test_published_rates_match_configuration(python, backends, tmp_path):
     log = tmp_path / 'sim.log'
-    sim = _start_sim(python, node_env, log, '-p', 'compressed:=true')
+    sim = _start_sim(python, backends.node_env, log, '-p', 'compressed:=true')
     try:
-        out = _probe(python, node_env, tmp_path, 'rates', '2.0', '6.0')
+        out = _probe(python, backends.probe_env, tmp_path, 'rates', '2.0', '6.0')
     finally:
         _stop(sim)
     text = log.read_text()
+    backends.expect_log(text, 'sim_node')
     assert out['js_hz'] == pytest.approx(100.0, rel=0.05), (out, text[-2000:])
     assert out['cam_hz'] == pytest.approx(30.0, rel=0.05), (out, text[-2000:])
     assert out['clock_hz'] == pytest.approx(100.0, rel=0.05), (out, text[-2000:])
@@ -170,14 +177,15 @@ def test_published_rates_match_configuration(python, node_env, tmp_path):
           'sim s per wall s:', round(out['wall_vs_clock_s'], 4))
 
 
-def test_out_of_limit_command_is_clamped_and_reported(python, node_env, tmp_path):
+def test_out_of_limit_command_is_clamped_and_reported(python, backends, tmp_path):
     log = tmp_path / 'sim.log'
-    sim = _start_sim(python, node_env, log)
+    sim = _start_sim(python, backends.node_env, log)
     try:
-        out = _probe(python, node_env, tmp_path, 'clamp', '0', '0')
+        out = _probe(python, backends.probe_env, tmp_path, 'clamp', '0', '0')
     finally:
         _stop(sim)
     text = log.read_text()
+    backends.expect_log(text, 'sim_node')
     assert 1.6 <= out['elbow_after_clamp'] <= 1.72, out      # went to the 1.7 limit, no further
     assert out['clamped_commands'] >= 1, out
     assert 'elbow_flex' in out['diag_message'], out
@@ -196,36 +204,39 @@ cameras:
 '''
 
 
-def test_gymnasium_env_behind_the_same_node(python, node_env, tmp_path):
+def test_gymnasium_env_behind_the_same_node(python, backends, tmp_path):
     profile = tmp_path / 'pendulum.yaml'
     profile.write_text(PENDULUM_PROFILE)
     log = tmp_path / 'sim.log'
-    sim = _start_sim(python, node_env, log, '-p', 'task:=gym:Pendulum-v1',
+    sim = _start_sim(python, backends.node_env, log, '-p', 'task:=gym:Pendulum-v1',
                      '-p', f'profile:={profile}')
     try:
-        out = _probe(python, node_env, tmp_path, 'rates', '2.0', '4.0')
+        out = _probe(python, backends.probe_env, tmp_path, 'rates', '2.0', '4.0')
     finally:
         _stop(sim)
+    backends.expect_log(log.read_text(), 'sim_node')
     assert out['js_names'] == ['pendulum'], (out, log.read_text()[-2000:])
     assert out['js_hz'] == pytest.approx(100.0, rel=0.05), out
     assert out['cam_hz'] == pytest.approx(30.0, rel=0.05), out
     assert out['cam_hw'] == [48, 64]
 
 
-def test_expert_node_runs_episodes_against_sim_node(python, node_env, tmp_path):
+def test_expert_node_runs_episodes_against_sim_node(python, backends, tmp_path):
     log = tmp_path / 'sim.log'
-    sim = _start_sim(python, node_env, log)
+    sim = _start_sim(python, backends.node_env, log)
     try:
         t0 = time.monotonic()
         res = subprocess.run(
             [python, '-m', 'imitation_ros.nodes.expert_node', '--ros-args',
              '-p', 'episodes:=2', '-p', 'recorder_wait_s:=1.0'],
-            env=node_env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+            env=backends.node_env, cwd=ROOT, capture_output=True, text=True, timeout=120)
         elapsed = time.monotonic() - t0
     finally:
         _stop(sim)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:] + log.read_text()[-2000:]
+    backends.expect_log(out, 'expert_node')
+    assert 'Traceback' not in out and 'Traceback' not in log.read_text(), out[-3000:]
     assert 'no recorder' in out                       # absent recorder is said, not hidden
     assert 'done: 2/2 episodes succeeded' in out, out[-3000:]
     assert log.read_text().count('reset: episode=') == 2
