@@ -5,6 +5,12 @@ declared with ``dynamic_typing`` so that ``fps: 30`` in a params file can feed a
 the type is then checked and coerced here against the field's annotation (int -> float,
 list -> tuple, ``Literal`` membership, ``Optional``, ``Path``), and a bad value raises a
 ConfigError naming the node and the parameter.
+
+At run time (``ros2 param set``, ``/set_parameters``) a change to one of these parameters is
+refused with a reason naming the parameter, unless the node passed ``on_change`` and lists
+the field in ``runtime``: then the new value is coerced, the whole config rebuilt and
+validated, and ``on_change(new_config)`` applies it (it may raise ConfigError to refuse).
+Parameters the config does not own (``use_sim_time``) are left to the backend.
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import enum
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 from imitation_ros.errors import ConfigError, ImitationRosError
 
@@ -110,13 +116,17 @@ def _param_default(value: Any) -> Any:
     return value
 
 
-def declare_config(node: Any, cls: type[T], *, prefix: str = '') -> T:
+def declare_config(node: Any, cls: type[T], *, prefix: str = '',
+                   runtime: Iterable[str] = (),
+                   on_change: Callable[[T], None] | None = None) -> T:
     """Declare one parameter per field of the dataclass ``cls`` and return the built config.
 
     Args:
         node: A Node of either backend.
         cls: A dataclass; tuple fields are declared as lists.
         prefix: Optional parameter-name prefix (``prefix.field``).
+        runtime: Fields that may change while the node runs (needs ``on_change``).
+        on_change: Called with the rebuilt config after an accepted run-time change.
 
     Returns:
         ``cls(**values)`` with values from overrides (``-p``, params files) or field defaults.
@@ -171,6 +181,14 @@ def declare_config(node: Any, cls: type[T], *, prefix: str = '') -> T:
         if isinstance(value, (bytes, bytearray)):
             value = list(value)
         values[f.name] = _coerce(value, hints.get(f.name, Any), where)
+    config = _build(cls, values, node_name)
+    _watch_changes(node, cls, config, prefix=prefix, hints=hints,
+                   runtime=frozenset(runtime) if on_change is not None else frozenset(),
+                   on_change=on_change)
+    return config
+
+
+def _build(cls: type[T], values: dict[str, Any], node_name: str) -> T:
     try:
         return cls(**values)
     except ConfigError as err:
@@ -179,3 +197,45 @@ def declare_config(node: Any, cls: type[T], *, prefix: str = '') -> T:
     except (TypeError, ValueError) as err:
         msg = f'node {node_name}: invalid {cls.__name__}: {err}'
         raise ConfigError(msg) from err
+
+
+def _watch_changes(node: Any, cls: type[T], config: T, *, prefix: str, hints: dict[str, Any],
+                   runtime: frozenset[str], on_change: Callable[[T], None] | None) -> None:
+    """Install the on-set callback that accepts ``runtime`` fields and refuses the rest."""
+    from imitation_ros.graph import SetParametersResult
+    names = {(f'{prefix}.{f.name}' if prefix else f.name): f.name
+             for f in dataclasses.fields(cls) if f.init}
+    node_name = node.get_fully_qualified_name()
+    current = [config]
+
+    def on_set(params: list[Any]) -> Any:
+        changes: dict[str, Any] = {}
+        for p in params:
+            field = names.get(p.name)
+            if field is None:
+                continue                       # not ours (use_sim_time, another config)
+            if field not in runtime:
+                return SetParametersResult(
+                    successful=False,
+                    reason=f'parameter {p.name!r} of node {node_name} cannot change at run '
+                           f'time; restart the node with -p {p.name}:=<value>')
+            value = p.value
+            if hasattr(value, 'tolist'):
+                value = value.tolist()
+            try:
+                changes[field] = _coerce(value, hints.get(field, Any),
+                                         f'node {node_name}: parameter {p.name!r}')
+            except ConfigError as err:
+                return SetParametersResult(successful=False, reason=str(err))
+        if not changes:
+            return SetParametersResult(successful=True)
+        try:
+            new = dataclasses.replace(current[0], **changes)   # type: ignore[type-var]
+            if on_change is not None:
+                on_change(new)
+        except (ConfigError, TypeError, ValueError) as err:
+            return SetParametersResult(successful=False, reason=f'node {node_name}: {err}')
+        current[0] = new
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(on_set)

@@ -119,6 +119,7 @@ class RcutilsLogger:
         self.name = name
         self._level = LoggingSeverity.UNSET
         self._sites: dict[tuple[Any, ...], list[Any]] = {}
+        self._severity_at: dict[tuple[Any, ...], LoggingSeverity] = {}
 
     def get_child(self, name: str) -> RcutilsLogger:
         """Return the logger ``<this>.<name>``."""
@@ -151,8 +152,18 @@ class RcutilsLogger:
         severity = LoggingSeverity(severity)
         if not self.is_enabled_for(severity):
             return False
+        frame = sys._getframe(1)  # noqa: SLF001 - the call site of info()/warning()/log()
+        while frame.f_back is not None and frame.f_code.co_filename == __file__:
+            frame = frame.f_back
+        caller = (frame.f_code.co_filename, frame.f_code.co_name, frame.f_lineno, frame.f_lasti)
+        with _lock:
+            first = self._severity_at.setdefault(caller, severity)
+        if first != severity:
+            # rclpy's rule (rcutils_logger.py): one call site logs at one severity. Enforced
+            # here too, so a node that would die under real rclpy dies in the tests without it.
+            msg = 'Logger severity cannot be changed between calls.'
+            raise ValueError(msg)
         if once or throttle_duration_sec or skip_first:
-            frame = sys._getframe(2)  # noqa: SLF001 - call site of info()/warning()/...
             key = (frame.f_code.co_filename, frame.f_lineno, severity)
             now = time.monotonic()
             with _lock:

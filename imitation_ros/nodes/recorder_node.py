@@ -18,7 +18,7 @@ from typing import Any
 from imitation_ros.errors import ImitationRosError, RecordError
 from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
 from imitation_ros.profile import load_profile
-from imitation_ros.record import RecorderConfig, RecordingSession
+from imitation_ros.record import RecorderConfig, RecordingSession, socket_buffer_warning
 from imitation_ros.record.keyboard import HELP, KeyReader
 from imitation_ros.resources import resolve_config
 
@@ -36,8 +36,11 @@ class RecorderNode(Node):
 
     def __init__(self) -> None:
         super().__init__('recorder')
-        cfg = declare_config(self, RecorderConfig)
+        cfg = declare_config(self, RecorderConfig, runtime=('task',), on_change=self._on_config)
         profile = load_profile(resolve_config(cfg.profile))
+        warning = socket_buffer_warning(profile)
+        if warning is not None:
+            self.get_logger().warning(warning)
         self._session = RecordingSession(cfg, profile)   # ConfigError before any bag exists
         qos = self._choose_qos()
         bag = self._session.open(self._now(), qos)
@@ -100,6 +103,11 @@ class RecorderNode(Node):
 
     def _on_raw(self, topic: str, data: bytes) -> None:
         self._session.on_message(topic, self._now(), data)
+
+    def _on_config(self, cfg: RecorderConfig) -> None:
+        """Run-time parameter change (only ``task`` is accepted; the rest needs a restart)."""
+        self._session.set_task(cfg.task)
+        self.get_logger().info(f'task of the next episodes: {cfg.task!r} (parameter)')
 
     def _on_task(self, msg: Any) -> None:
         self._session.set_task(str(msg.data))

@@ -164,7 +164,7 @@ def test_services_across_processes(python, nodes_backends, peers, monkeypatch) -
 def test_params_file_p_and_name_remaps(python, node_env, tmp_path: Path) -> None:  # noqa: ANN001
     f = tmp_path / 'params.yaml'
     f.write_text('/**:\n  ros__parameters:\n    text: from_wildcard\n'
-                 '/robot/renamed:\n  ros__parameters:\n    gains: [3, 4.5]\n    count: 9\n')
+                 '/robot/renamed:\n  ros__parameters:\n    gains: [3.0, 4.5]\n    count: 9\n')
     out = subprocess.run(
         [python, *DEMO, 'params', '--ros-args', '--params-file', str(f), '-p', 'period_s:=2',
          '-r', '__node:=renamed', '-r', '__ns:=/robot', '-p', 'qos:=latched'],

@@ -7,10 +7,10 @@ same installed code on the home-made backend); the ``ros2`` CLI is always real R
 Regressions pinned:
 - ``ros2 node list`` shows all four nodes; ``ros2 topic hz`` measures /joint_states;
   ``ros2 service call /sim/reset`` and the recorder's start/stop services answer;
-- ``ros2 param list / get / set`` on every node. On the DDS backend these need the parameter
-  services of the DDS backend (branch wt-dds): until it is merged the ``dds`` variant of
-  ``test_ros2_param`` is an expected failure (strict: it fails once it passes, so the mark
-  gets removed).
+- ``ros2 param list / get / set`` on every node, on both backends: a config parameter that
+  cannot change at run time is refused with the reason and keeps its value; one the node
+  supports (the recorder's ``task``) takes effect;
+- ``/rosout`` carries each node's log lines (``ros2 topic echo /rosout``), on both backends.
 """
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ from rostools import Proc, ros2
 pytestmark = [pytest.mark.ros, pytest.mark.e2e]
 
 NODE_NAMES = ('/sim', '/recorder', '/expert', '/policy')
-NEEDS_DDS_PARAMS = pytest.mark.xfail(
-    strict=True, reason='DDS backend parameter services are being added on branch wt-dds')
 
 
 @pytest.fixture(params=['rclpy', 'dds'])
@@ -76,10 +74,13 @@ def test_ros2_node_topic_service(stack) -> None:  # noqa: ANN001
     time.sleep(1.0)
     stop = ros2(env, 'service', 'call', '/recorder/discard_episode', 'std_srvs/srv/Trigger')
     assert 'success=True' in stop.stdout, stop.stdout
+    # /rosout is transient local: a late echo still gets the recorder's start-up lines.
+    echo = ros2(env, 'topic', 'echo', '/rosout', 'rcl_interfaces/msg/Log', '--once',
+                '--filter', "m.name == 'recorder'", '--field', 'msg')
+    assert echo.stdout.strip(), echo.stdout + echo.stderr
 
 
-@pytest.mark.parametrize('stack', ['rclpy', pytest.param('dds', marks=NEEDS_DDS_PARAMS)],
-                         indirect=True)
+@pytest.mark.parametrize('stack', ['rclpy', 'dds'], indirect=True)
 def test_ros2_param(stack) -> None:  # noqa: ANN001
     _backend, env = stack
     for node, name in (('/sim', 'seed'), ('/recorder', 'output_dir'),
@@ -95,3 +96,14 @@ def test_ros2_param(stack) -> None:  # noqa: ANN001
     res = ros2(env, 'param', 'set', '/sim', 'no_such_parameter', '1', '--no-daemon',
                check=False)
     assert 'Setting parameter failed' in res.stdout + res.stderr, res.stdout + res.stderr
+    # A config parameter the node cannot apply while running is refused with the reason ...
+    res = ros2(env, 'param', 'set', '/sim', 'seed', '3', '--no-daemon', check=False)
+    out = res.stdout + res.stderr
+    assert 'Setting parameter failed' in out and 'cannot change at run time' in out, out
+    got = ros2(env, 'param', 'get', '/sim', 'seed', '--no-daemon').stdout
+    assert 'Integer value is: 5' in got, got
+    # ... and one it supports takes effect (the recorder's task text of the next episodes).
+    res = ros2(env, 'param', 'set', '/recorder', 'task', 'stack the cube', '--no-daemon').stdout
+    assert 'Set parameter successful' in res, res
+    got = ros2(env, 'param', 'get', '/recorder', 'task', '--no-daemon').stdout
+    assert 'stack the cube' in got, got

@@ -65,6 +65,9 @@ class RclpyRulesNode:
         self.params[name] = _Param(value)
         return self.params[name]
 
+    def add_on_set_parameters_callback(self, callback: Any) -> None:
+        self.callback = callback
+
 
 class Mode(str, enum.Enum):
     FAST = 'fast'
