@@ -35,12 +35,49 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
 
+def lifted(summary) -> float:  # noqa: ANN001
+    """Fraction of episodes whose cube was at least 5 cm up at some time (max lift)."""
+    return sum(r.max_lift_m >= 0.05 for r in summary.results) / max(1, summary.n)
+
+
+def env_eval(task: str, policy, seeds: range) -> tuple[float, float]:  # noqa: ANN001
+    """Run ``policy(obs_dict, t_s) -> joint target`` on ``ArmLiftEnv(task)`` per seed.
+
+    The target becomes the env's action (a step of at most the action scale from the
+    measured joints). Returns (success rate at the episode's end, mean task return).
+    """
+    import numpy as np
+
+    from imitation_ros.profile.keys import OBS_STATE
+    from imitation_ros.sim.gym_env import ArmLiftEnv, action_from_target
+
+    env = ArmLiftEnv(task=task)
+    ok, total = 0, 0.0
+    try:
+        for seed in seeds:
+            env.reset(seed=seed)
+            done, info = False, {}
+            while not done:
+                q = env.sim.joint_positions()
+                target = policy({OBS_STATE: q.astype(np.float32)}, env.sim.time_s)
+                _, rew, term, trunc, info = env.step(
+                    action_from_target(np.asarray(target, np.float64), q, env.action_scale))
+                total += rew
+                done = term or trunc
+            ok += bool(info['is_success'])
+    finally:
+        env.close()
+    return ok / len(seeds), total / len(seeds)
+
+
 def main() -> None:  # noqa: PLR0915 - a linear script
     """Run the comparison (see module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--task', default='lift', choices=['lift', 'reach'])
     parser.add_argument('--demos', type=int, default=10)
     parser.add_argument('--gail-steps', type=int, default=200_000)
+    parser.add_argument('--horizon', type=int, default=None,
+                        help='GAIL training episode length, control periods (default task)')
     parser.add_argument('--n-envs', type=int, default=8)
     parser.add_argument('--n-steps', type=int, default=256, help='PPO rollout per env/round')
     parser.add_argument('--subproc', action='store_true', help='one process per env')
@@ -91,12 +128,48 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         ref = evaluate(sim, expert_policy(sim, expert), seeds, duration_s=args.eval_s)
         floor = evaluate(sim, blind_replay_policy(dataset), seeds, duration_s=args.eval_s)
         rows.append({'method': 'expert', 'success': ref.success_rate, 'env_steps': 0,
-                     'wall_s': 0.0})
+                     'wall_s': 0.0, 'lifted': lifted(ref)})
         rows.append({'method': 'blind replay', 'success': floor.success_rate,
-                     'env_steps': 0, 'wall_s': 0.0})
+                     'env_steps': 0, 'wall_s': 0.0, 'lifted': lifted(floor)})
+    else:
+        env_sim = ArmSim(profile)
+        expert = ScriptedExpert(env_sim.geometry, env_sim.joint_names)
+        from imitation_ros.sim.gym_env import ArmLiftEnv
+
+        probe = ArmLiftEnv(task=args.task)
+
+        def exp_pol(obs: dict, t_s: float):  # noqa: ANN202 - the expert reads the env's sim
+            if t_s == 0.0:
+                expert.reset()
+            return expert.act(probe.sim.task_state(), probe.sim.joint_positions(), t_s)
+
+        # run the expert on the probe env itself (it needs that env's privileged state)
+        ok, ret = 0, 0.0
+        import numpy as np
+
+        from imitation_ros.sim.gym_env import action_from_target
+
+        for seed in seeds:
+            probe.reset(seed=seed)
+            done, info = False, {}
+            while not done:
+                q = probe.sim.joint_positions()
+                target = exp_pol({}, probe.sim.time_s)
+                _, rew, term, trunc, info = probe.step(
+                    action_from_target(np.asarray(target), q, probe.action_scale))
+                ret += rew
+                done = term or trunc
+            ok += bool(info['is_success'])
+        probe.close()
+        env_sim.close()
+        rows.append({'method': 'expert', 'success': ok / len(seeds), 'env_steps': 0,
+                     'wall_s': 0.0, 'return': ret / len(seeds)})
+        sr, ret = env_eval(args.task, blind_replay_policy(dataset), seeds)
+        rows.append({'method': 'blind replay', 'success': sr, 'env_steps': 0, 'wall_s': 0.0,
+                     'return': ret})
     sim.close()
 
-    if not args.skip_bc and args.task == 'lift':
+    if not args.skip_bc:
         sys_path = Path(__file__).resolve().parent
         import sys
 
@@ -111,16 +184,35 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             seed=args.seed, device='cpu', val_every=args.bc_steps, save_every=args.bc_steps,
             augment=AugmentConfig(images=False, state_noise_std=0.05), progress=False))
         bc_train_s = time.perf_counter() - t0
-        summary = eval_checkpoint(res.checkpoint, profile, None, seeds,
-                                  duration_s=args.eval_s, ensemble=None)
-        rows.append({'method': 'BC (state only)', 'success': summary.success_rate,
-                     'env_steps': 0, 'wall_s': bc_train_s})
-        print(f'BC: {summary.successes}/{summary.n} in {bc_train_s:.0f} s', flush=True)
+        if args.task == 'lift':
+            summary = eval_checkpoint(res.checkpoint, profile, None, seeds,
+                                      duration_s=args.eval_s, ensemble=None)
+            bc_sr, bc_ret, bc_lift = summary.success_rate, None, lifted(summary)
+        else:
+            from imitation_ros.deploy.controller import PolicyController
+            from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter
+            from imitation_ros.learn.inference import load_policy
 
-    gail_out = out / (f'gail_{args.task}_d{args.demos}_s{args.seed}_st{args.gail_steps}'
+            ctl = PolicyController(load_policy(res.checkpoint, device='cpu'),
+                                   SafetyFilter.from_profile(profile,
+                                                             SafetyConfig(max_step_rad=0.1)))
+
+            def bc_pol(obs: dict, t_s: float):  # noqa: ANN202
+                if t_s == 0.0:
+                    ctl.reset()
+                verdict = ctl.step(obs, 0.0)
+                return verdict.command if verdict.command is not None else obs['observation.state']
+
+            bc_sr, bc_ret = env_eval(args.task, bc_pol, seeds)
+            bc_lift = None
+        rows.append({'method': 'BC (state only)', 'success': bc_sr, 'env_steps': 0,
+                     'wall_s': bc_train_s, 'return': bc_ret, 'lifted': bc_lift})
+        print(f'BC: success {bc_sr:.0%} in {bc_train_s:.0f} s', flush=True)
+
+    gail_out = out / (f'gail_{args.task}_d{args.demos}_s{args.seed}_st{args.gail_steps}_h{args.horizon}'
                       f'{"_stateonly" if args.state_only_policy else ""}')
     shutil.rmtree(gail_out, ignore_errors=True)
-    cfg = GailConfig(dataset=dataset, output_dir=gail_out, task=args.task,
+    cfg = GailConfig(dataset=dataset, output_dir=gail_out, task=args.task, horizon=args.horizon,
                      privileged=not args.state_only_policy, total_steps=args.gail_steps,
                      n_envs=args.n_envs, n_steps=args.n_steps, subproc=args.subproc,
                      eval_every=args.eval_every, eval_episodes=args.eval,
@@ -131,19 +223,26 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     if args.task == 'lift':
         final = evaluate_gail_checkpoint(gres.checkpoint, episodes=args.eval,
                                          duration_s=args.eval_s)
-        gail_success = final.success_rate
+        gail_success, gail_lift = final.success_rate, lifted(final)
     else:
-        gail_success = last.get('success', float('nan'))
+        gail_success, gail_lift = last.get('success', float('nan')), None
     rows.append({'method': 'GAIL', 'success': gail_success, 'env_steps': gres.env_steps,
-                 'wall_s': gres.wall_s, 'disc_acc_start': gres.disc_acc_start,
+                 'wall_s': gres.wall_s, 'lifted': gail_lift, 'disc_acc_start': gres.disc_acc_start,
                  'disc_acc_end': gres.disc_acc_end, 'return_start': gres.history[0]['return'],
                  'return_end': last.get('return')})
 
     print(f'\n{args.task}: {args.demos} demos, {args.eval} held-out seeds {seeds.start}..'
           f'{seeds.stop - 1}, cpu, 1 thread')
-    print(f'{"method":16} {"success":>8} {"env steps":>10} {"wall s":>7}')
+    print(f'{"method":16} {"success":>8} {"lifted":>7} {"env steps":>10} {"wall s":>7} '
+          f'{"return":>8}')
     for r in rows:
-        print(f"{r['method']:16} {r['success']:8.0%} {r['env_steps']:10d} {r['wall_s']:7.0f}")
+        ret = r.get('return', r.get('return_end'))
+        ret_s = f'{ret:8.2f}' if ret is not None else f'{"":8}'
+        lift_s = f"{r['lifted']:7.0%}" if r.get('lifted') is not None else f'{"":7}'
+        print(f"{r['method']:16} {r['success']:8.0%} {lift_s} {r['env_steps']:10d} "
+              f"{r['wall_s']:7.0f} {ret_s}")
+    print('success: cube held >= 5 cm up between both fingers at the episode end (eval-sim); '
+          'lifted: the cube was >= 5 cm up at some time')
     print(f'GAIL discriminator accuracy {gres.disc_acc_start:.2f} -> {gres.disc_acc_end:.2f}; '
           f"task return {gres.history[0]['return']:.2f} -> {last.get('return', float('nan')):.2f}"
           f"; success during training (no safety filter) "

@@ -139,9 +139,11 @@ class GailResult:
 
 
 def _import_imitation() -> None:
+    import importlib
+
     try:
-        import imitation  # noqa: F401
-        import stable_baselines3  # noqa: F401
+        for name in ('imitation', 'stable_baselines3', 'tensorboard'):
+            importlib.import_module(name)
     except ImportError as err:
         msg = f'{INSTALL_HINT} ({err})'
         raise TrainError(msg) from None
@@ -278,27 +280,36 @@ def _save(out: Path, step: int, total: int, gen_algo: Any, reward_net: Any,
 
 def plot_gail(history: list[dict[str, Any]], path: Path, *, title: str,
               baselines: dict[str, float] | None = None) -> None:
-    """Plot success rate (with optional baseline lines) and discriminator accuracy vs steps."""
+    """Plot held-out success (end of episode and at any step, with baseline lines), the
+    task return and the discriminator's accuracy vs environment steps."""
     import matplotlib
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     evals = [h for h in history if 'success' in h]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    steps = [h['env_steps'] for h in evals]
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.6))
     if evals:
-        ax1.plot([h['env_steps'] for h in evals], [h['success'] for h in evals], 'o-',
-                 label='GAIL (held-out seeds)')
-    for i, (name, val) in enumerate((baselines or {}).items()):
-        ax1.axhline(val, ls='--', color=f'C{i + 1}', label=name)
+        ax1.plot(steps, [h['success'] for h in evals], 'o-', label='GAIL: success at the end')
+        ax1.plot(steps, [h['success_any'] for h in evals], 's:',
+                 label='GAIL: success at some step')
+        ax2.plot(steps, [h['return'] for h in evals], 'o-')
+    groups: dict[float, list[str]] = {}
+    for name, val in (baselines or {}).items():
+        groups.setdefault(round(float(val), 3), []).append(name)
+    for i, (val, names) in enumerate(groups.items()):
+        ax1.axhline(val, ls='--', color=f'C{i + 2}', label=f"{', '.join(names)} ({val:.0%})")
     ax1.set_xlabel('environment steps')
-    ax1.set_ylabel('success rate')
+    ax1.set_ylabel('success rate (held-out seeds)')
     ax1.set_ylim(-0.05, 1.05)
     ax1.legend(fontsize=7)
-    ax2.plot([h['env_steps'] for h in history], [h['disc_acc'] for h in history], '-')
     ax2.set_xlabel('environment steps')
-    ax2.set_ylabel('discriminator accuracy (train batches)')
-    ax2.set_ylim(0.0, 1.05)
+    ax2.set_ylabel('task return (not seen by GAIL)')
+    ax3.plot([h['env_steps'] for h in history], [h['disc_acc'] for h in history], '-')
+    ax3.set_xlabel('environment steps')
+    ax3.set_ylabel('discriminator accuracy (train batches)')
+    ax3.set_ylim(0.0, 1.05)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
