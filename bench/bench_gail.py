@@ -241,8 +241,12 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         lift_s = f"{r['lifted']:7.0%}" if r.get('lifted') is not None else f'{"":7}'
         print(f"{r['method']:16} {r['success']:8.0%} {lift_s} {r['env_steps']:10d} "
               f"{r['wall_s']:7.0f} {ret_s}")
-    print('success: cube held >= 5 cm up between both fingers at the episode end (eval-sim); '
-          'lifted: the cube was >= 5 cm up at some time')
+    if args.task == 'lift':
+        print('success: cube held >= 5 cm up between both fingers at the episode end '
+              '(eval-sim); lifted: the cube was >= 5 cm up at some time')
+    else:
+        print('success: grasp site within 5 cm of the cube at the end of the 20 periods; '
+              'return: -sum |grasp site - cube|, m')
     print(f'GAIL discriminator accuracy {gres.disc_acc_start:.2f} -> {gres.disc_acc_end:.2f}; '
           f"task return {gres.history[0]['return']:.2f} -> {last.get('return', float('nan')):.2f}"
           f"; success during training (no safety filter) "

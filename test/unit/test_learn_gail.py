@@ -6,8 +6,8 @@ without them the tests fail at import, on purpose (see docs/gail.md).
 The learning test is a CI-sized GAIL run: the ``reach`` variant of the cube lift (the first
 20 control periods of the scene: the approach), 10 expert demos cut to that length, 8
 environments, 24 rounds of 1024 environment steps (~25k steps, ~25-40 s on one thread).
-Measured: discriminator accuracy (expert vs policy rollouts) 0.57 -> 0.84, task return
-(-|grasp - cube| summed, which training never sees) -4.07 -> -3.41; the expert's is -2.89.
+Measured: discriminator accuracy (expert vs policy rollouts) 0.57 -> 0.79, task return
+(-|grasp - cube| summed, which training never sees) -4.07 -> -3.36; the expert's is -2.89.
 The bars: accuracy up by >= 0.1 and return up by >= 0.2.
 """
 from __future__ import annotations

@@ -303,7 +303,7 @@ def plot_gail(history: list[dict[str, Any]], path: Path, *, title: str,
     ax1.set_xlabel('environment steps')
     ax1.set_ylabel('success rate (held-out seeds)')
     ax1.set_ylim(-0.05, 1.05)
-    ax1.legend(fontsize=7)
+    ax1.legend(fontsize=7, loc='center left')
     ax2.set_xlabel('environment steps')
     ax2.set_ylabel('task return (not seen by GAIL)')
     ax3.plot([h['env_steps'] for h in history], [h['disc_acc'] for h in history], '-')
