@@ -71,7 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument('--dataset', required=True, help='LeRobot dataset root')
     p.add_argument('--policy', required=True, choices=POLICIES)
     p.add_argument('--output', help='run folder (default outputs/train/<dataset>_<policy>)')
-    p.add_argument('--steps', type=int, default=20000, help='total optimizer steps')
+    p.add_argument('--steps', type=int, default=20000, help='total optimizer steps (gail: environment steps)')
     p.add_argument('--batch-size', type=int, help='default: bc 64, act 32, diffusion 64')
     p.add_argument('--lr', type=float, help="learning rate (default: the policy's preset)")
     p.add_argument('--val-episodes', default='0.1',

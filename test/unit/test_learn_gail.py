@@ -217,6 +217,18 @@ def test_cli_gail_needs_sim(demos: Path, tmp_path: Path) -> None:
         args.func(args)
 
 
+def test_cli_trains_gail(demos: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from imitation_ros.cli.main import main
+
+    out = tmp_path / 'cli'
+    rc = main(['train', '--dataset', str(demos), '--policy', 'gail', '--sim', 'reach',
+               '--steps', '512', '--n-envs', '2', '--output', str(out), '--no-progress'])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert 'trained gail (reach) for 512 env steps' in text
+    assert (out / 'checkpoints' / 'last' / 'pretrained_model' / 'model.safetensors').is_file()
+
+
 def test_config_rejects_less_than_one_round(demos: Path, tmp_path: Path) -> None:
     from imitation_ros.learn.gail import GailConfig
 
