@@ -173,8 +173,12 @@ class JointStateRewardNet:
     @staticmethod
     def build(observation_space: Any, action_space: Any, n_state: int,
               hid_sizes: tuple[int, ...] = (64, 64)) -> Any:
-        """Return a reward net that sees ``obs[..., :n_state]``, the action and the next
-        state's first ``n_state`` columns are ignored (state-action discriminator)."""
+        """Return a reward net on ``obs[..., :n_state]`` and the action.
+
+        A state-action discriminator: the next state and ``done`` are not used, and the
+        observation columns past ``n_state`` (the privileged cube pose, which datasets lack)
+        are never seen.
+        """
         import gymnasium as gym
         from imitation.rewards.reward_nets import BasicRewardNet, RewardNet
         from imitation.util.networks import RunningNorm
