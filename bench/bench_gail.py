@@ -89,6 +89,9 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     parser.add_argument('--state-only-policy', action='store_true')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--skip-bc', action='store_true')
+    parser.add_argument('--val-first-seed', type=int, default=None,
+                        help='evaluate during training on seeds from here (e.g. 20000) instead '
+                             'of the test seeds, and also report the checkpoint best on them')
     parser.add_argument('--out', default='runs/gail')
     parser.add_argument('--plot', default=None, help='PNG path (default <out>/success.png)')
     args = parser.parse_args()
@@ -217,6 +220,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                      n_envs=args.n_envs, n_steps=args.n_steps, subproc=args.subproc,
                      eval_every=args.eval_every, eval_episodes=args.eval,
                      eval_duration_s=duration, seed=args.seed, progress=True,
+                     eval_first_seed=args.val_first_seed or seeds.start,
                      max_wall_s=args.max_wall_s)
     gres = train_gail(cfg)
     last = gres.history[-1]
@@ -231,6 +235,17 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                  'disc_acc_end': gres.disc_acc_end, 'return_start': gres.history[0]['return'],
                  'return_end': last.get('return')})
 
+    if args.val_first_seed is not None and args.task == 'lift':
+        evals = [h for h in gres.history if 'success' in h and h['env_steps'] > 0]
+        best = max(evals, key=lambda h: (h['success'], h['success_any'], h['return']))
+        from lerobot.utils.train_utils import get_step_checkpoint_dir
+
+        ckpt = get_step_checkpoint_dir(gail_out, cfg.total_steps // cfg.round_steps
+                                       * cfg.round_steps, best['env_steps'])
+        chosen = evaluate_gail_checkpoint(ckpt, episodes=args.eval, duration_s=args.eval_s)
+        rows.append({'method': 'GAIL best on val', 'success': chosen.success_rate,
+                     'env_steps': best['env_steps'], 'wall_s': best['wall_s'],
+                     'lifted': lifted(chosen)})
     print(f'\n{args.task}: {args.demos} demos, {args.eval} held-out seeds {seeds.start}..'
           f'{seeds.stop - 1}, cpu, 1 thread')
     print(f'{"method":16} {"success":>8} {"lifted":>7} {"env steps":>10} {"wall s":>7} '
