@@ -5,6 +5,10 @@ Example::
     imitation-ros train --dataset data/pick_cube --policy act --steps 20000 --batch-size 32
     imitation-ros train --dataset data/pick_cube --policy act --output outputs/act --resume
     imitation-ros train --dataset data/pick_cube --policy diffusion --set down_dims=[64,128,256]
+    imitation-ros train --dataset data/sim_demos --policy gail --sim lift --steps 200000
+
+GAIL (``--policy gail --sim TASK``) trains in the simulator from the dataset's demos; see
+``docs/gail.md`` (``--steps`` counts environment steps there).
 
 Several GPUs: ``accelerate launch --multi_gpu -m imitation_ros.cli.main train ...``.
 """
@@ -19,7 +23,7 @@ import yaml
 
 from imitation_ros.errors import ConfigError
 
-POLICIES = ('bc', 'act', 'diffusion')
+POLICIES = ('bc', 'act', 'diffusion', 'gail')
 
 
 def parse_val_episodes(text: str) -> tuple[int, ...] | float:
@@ -67,7 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument('--dataset', required=True, help='LeRobot dataset root')
     p.add_argument('--policy', required=True, choices=POLICIES)
     p.add_argument('--output', help='run folder (default outputs/train/<dataset>_<policy>)')
-    p.add_argument('--steps', type=int, default=20000, help='total optimizer steps')
+    p.add_argument('--steps', type=int, default=20000, help='total optimizer steps (gail: environment steps)')
     p.add_argument('--batch-size', type=int, help='default: bc 64, act 32, diffusion 64')
     p.add_argument('--lr', type=float, help="learning rate (default: the policy's preset)")
     p.add_argument('--val-episodes', default='0.1',
@@ -92,11 +96,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help='frame cache location (default <dataset>/.imitation_ros_cache)')
     p.add_argument('--threads', type=int, help='torch CPU threads (default: OMP_NUM_THREADS)')
     p.add_argument('--no-progress', action='store_true', help='no progress bars')
+    g = p.add_argument_group('GAIL (--policy gail; docs/gail.md)')
+    g.add_argument('--sim', choices=['lift', 'reach'],
+                   help='simulated task GAIL trains in (lift = lift_cube; reach = its approach)')
+    g.add_argument('--n-envs', type=int, default=8, help='parallel environments')
+    g.add_argument('--subproc', action='store_true', help='one process per environment')
+    g.add_argument('--state-only-policy', action='store_true',
+                   help='policy sees joint states only (no privileged cube pose): deployable '
+                        'beyond the simulator')
+    g.add_argument('--eval-every', type=int, default=5,
+                   help='evaluate on held-out seeds and checkpoint every N rounds')
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``imitation-ros train``; returns the exit code."""
+    if args.policy == 'gail' or args.sim:
+        return run_gail(args)
     import torch
 
     from imitation_ros.learn.augment import AugmentConfig
@@ -131,4 +147,33 @@ def run(args: argparse.Namespace) -> int:
               f'({per})')
     print(f'checkpoint: {result.checkpoint}')
     print(f"loss curves: {result.output_dir / 'loss.png'}")
+    return 0
+
+
+def run_gail(args: argparse.Namespace) -> int:
+    """Run ``imitation-ros train --policy gail --sim TASK``; returns the exit code."""
+    import torch
+
+    from imitation_ros.learn.gail.trainer import GailConfig, train_gail
+
+    if args.policy != 'gail' or not args.sim:
+        msg = '--sim goes with --policy gail, and --policy gail needs --sim lift|reach'
+        raise ConfigError(msg)
+    torch.set_num_threads(args.threads or int(os.environ.get('OMP_NUM_THREADS', '1')))
+    dataset = Path(args.dataset)
+    output = Path(args.output) if args.output else (
+        Path('outputs') / 'train' / f'{dataset.resolve().name}_gail_{args.sim}')
+    cfg = GailConfig(dataset=dataset, output_dir=output, task=args.sim,
+                     privileged=not args.state_only_policy, total_steps=args.steps,
+                     n_envs=args.n_envs, subproc=args.subproc, eval_every=args.eval_every,
+                     seed=args.seed, progress=not args.no_progress,
+                     **({'lr': args.lr} if args.lr else {}))
+    res = train_gail(cfg)
+    last = res.history[-1]
+    print(f'trained gail ({args.sim}) for {res.env_steps} env steps in {res.wall_s:.0f} s: '
+          f'discriminator accuracy {res.disc_acc_start:.2f} -> {res.disc_acc_end:.2f}, '
+          f"held-out success {last.get('success', float('nan')):.0%}, task return "
+          f"{res.history[0]['return']:.2f} -> {last.get('return', float('nan')):.2f}")
+    print(f'checkpoint: {res.checkpoint}')
+    print(f"curves: {res.output_dir / 'gail.png'}")
     return 0

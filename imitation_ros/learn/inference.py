@@ -219,6 +219,9 @@ class PolicyRunner:
 def load_policy(path: str | Path, *, device: str = 'auto', seed: int = 0) -> PolicyRunner:
     """Load a BC, ACT or Diffusion checkpoint written by :func:`imitation_ros.learn.train`.
 
+    A GAIL checkpoint (``config.json`` type ``gail``, :mod:`imitation_ros.learn.gail`) loads
+    as a ``GailRunner`` with the same interface (CPU, chunks of one).
+
     Args:
         path: Training output dir, checkpoint dir or ``pretrained_model`` dir.
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
@@ -235,8 +238,12 @@ def load_policy(path: str | Path, *, device: str = 'auto', seed: int = 0) -> Pol
 
     from imitation_ros.learn.policies import ensure_registered
 
-    ensure_registered()
     model_dir = resolve_checkpoint(path)
+    from imitation_ros.learn.gail.runner import is_gail_checkpoint, load_gail_policy
+
+    if is_gail_checkpoint(model_dir):
+        return load_gail_policy(model_dir)  # type: ignore[return-value]
+    ensure_registered()
     dev = resolve_device(device)
     try:
         cfg = PreTrainedConfig.from_pretrained(model_dir)
