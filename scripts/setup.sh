@@ -25,11 +25,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 stamp="$VENV/.imitation_ros_requirements.sha"
-want="$(cat "$ROOT/requirements.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-gail.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python dependencies into $VENV (first time: 2-3 min, ~8 GB)"
   "$VENV/bin/python" -m pip install -q --upgrade pip wheel
   "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements.txt"
+  # imitation (GAIL) pins an older gymnasium than lerobot; it runs on ours: no deps of its own.
+  "$VENV/bin/python" -m pip install -q --no-deps -r "$ROOT/requirements-gail.txt"
   "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT"
   echo "$want" > "$stamp"
 fi
