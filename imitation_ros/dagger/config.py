@@ -68,7 +68,8 @@ class DaggerNodeConfig:
         return ModeConfig(mode=self.mode, beta0=self.beta0, beta_decay=self.beta_decay,
                           round=self.round)
 
-    def core(self) -> CoreConfig:
-        """Ramp and staleness."""
+    def core(self, period_s: float = 0.0) -> CoreConfig:
+        """Ramp, staleness and the control period (for early override ticks)."""
         return CoreConfig(ramp_s=self.ramp_s, policy_stale_s=self.policy_stale_s,
-                          leader_stale_s=self.leader_stale_s, joy_stale_s=self.joy_stale_s)
+                          leader_stale_s=self.leader_stale_s, joy_stale_s=self.joy_stale_s,
+                          period_s=period_s)

@@ -42,14 +42,17 @@ class CoreConfig:
     policy_stale_s: float = 0.2       # policy command older than this: hold
     leader_stale_s: float = 0.2       # leader pose older than this: hold (and no deviation)
     joy_stale_s: float = 0.5          # Joy older than this counts as released
+    period_s: float = 0.0             # control period; > 0: a tick sooner than one period
+    #                                   after the last (an override acted on at once) moves
+    #                                   at most the step cap scaled by the elapsed fraction
 
     def __post_init__(self) -> None:
         for name in ('policy_stale_s', 'leader_stale_s', 'joy_stale_s'):
             if not getattr(self, name) > 0:
                 msg = f'dagger {name} must be > 0, got {getattr(self, name)}'
                 raise ConfigError(msg)
-        if self.ramp_s < 0:
-            msg = f'dagger ramp_s must be >= 0, got {self.ramp_s}'
+        if self.ramp_s < 0 or self.period_s < 0:
+            msg = f'dagger ramp_s and period_s must be >= 0, got {self.ramp_s}, {self.period_s}'
             raise ConfigError(msg)
 
 
@@ -207,7 +210,13 @@ class DaggerCore:
             name = 'leader (expert)' if expert else 'policy'
             out = self.safety.hold(f'{name} command missing or stale')
         else:
-            out = self.safety.filter(self.ramp.apply(target, now_s), measured, obs_age)
+            cmd = self.ramp.apply(target, now_s)
+            last = self.safety.last
+            if cfg.period_s > 0 and last is not None and dt < cfg.period_s and \
+                    cmd.shape == last.shape:
+                move = self.safety.max_step_rad * dt / cfg.period_s    # early tick: less
+                cmd = last + np.clip(cmd - last, -move, move)
+            out = self.safety.filter(cmd, measured, obs_age)
         if out.action == 'hold':
             st.holds += 1
         return TickResult(out.command, dec.human, expert, out.action, out.reasons, event,

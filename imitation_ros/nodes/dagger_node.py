@@ -5,7 +5,9 @@ expert's teleop stream (the profile's action topic: a leader arm's JointState), 
 joint states and, if enabled, a ``sensor_msgs/Joy`` deadman; publishes one command stream on
 the profile's controller topic (forward ``Float64MultiArray`` or ``JointTrajectory``).
 Every tick runs :class:`imitation_ros.dagger.DaggerCore` (gate with hysteresis, handover ramp,
-mode, safety filter; stale streams hold, zeros are never sent).
+mode, safety filter; stale streams hold, zeros are never sent). A Joy deadman change or a
+``~/take_over`` call runs a tick at once (override latency = transport, not up to a period);
+such an early tick moves at most the step cap scaled by the time since the last tick.
 
 Services: ``~/take_over`` (std_srvs/SetBool: true = the person commands), ``~/reset``
 (std_srvs/Trigger: new episode, control back to the policy). Publishes ``~/human_in_control``
@@ -63,8 +65,9 @@ class DaggerNode(Node):
         safety = GateSafety.from_profile(p, max_step_rad=cfg.max_step_rad,
                                          stale_obs_s=cfg.stale_obs_s,
                                          limit_margin_rad=cfg.limit_margin_rad)
+        self.period_s = 1.0 / (cfg.rate_hz or p.fps)
         self.core = DaggerCore(safety, gate=cfg.gate(), mode=cfg.mode_config(),
-                               config=cfg.core(), seed=cfg.seed)
+                               config=cfg.core(self.period_s), seed=cfg.seed)
         self.mode = p.command.mode if cfg.command == 'profile' else cfg.command
         cmd_type = 'std_msgs/msg/Float64MultiArray' if self.mode == 'forward' else \
             'trajectory_msgs/msg/JointTrajectory'
@@ -90,7 +93,6 @@ class DaggerNode(Node):
         self.reset_client = self.create_client(Trigger, cfg.policy_reset_service)
         self.episode = 0
         self.counts = {'pass': 0, 'hold': 0, 'clamped': 0, 'step_capped': 0}
-        self.period_s = 1.0 / (cfg.rate_hz or p.fps)
         self._publish_control(False)
         self.create_timer(self.period_s, self._tick)
         self.create_timer(1.0, self._publish_diag)
@@ -127,7 +129,11 @@ class DaggerNode(Node):
             self.core.on_measured(v, self._now())
 
     def _on_joy(self, msg: Any) -> None:
-        self.core.on_joy(self.core.gate.joy_pressed(list(msg.buttons)), self._now())
+        pressed = self.core.gate.joy_pressed(list(msg.buttons))
+        changed = pressed != self.core.joy
+        self.core.on_joy(pressed, self._now())
+        if changed:           # act on an override at once, not at the next timer tick
+            self._tick()
 
     def _tick(self) -> None:
         now = self._now()
@@ -183,6 +189,7 @@ class DaggerNode(Node):
 
     def _on_take_over(self, request: Any, response: Any) -> Any:
         self.core.on_service(bool(request.data), self._now())
+        self._tick()          # act on the request at once
         response.success = True
         response.message = f'take_over={bool(request.data)}'
         return response

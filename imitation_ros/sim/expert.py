@@ -62,7 +62,7 @@ class ExpertConfig:
     open_ready_rad: float = 0.9       # descend only once the gripper is open this far, rad
     holding_rad: float = 0.45         # measured gripper below this: closed on something, rad
     missed_rad: float = 0.15          # measured gripper below this: closed on nothing, rad
-    lost_m: float = 0.04              # part-closed with the cube this far from the grasp point:
+    lost_m: float = 0.055             # part-closed with the cube this far from the grasp point:
     #                                   not holding it (reopen), m
     episode_s: float = 5.0            # length of an in-process episode, s
     hold_s: float = 0.5               # a node ends the episode after success held this long, s

@@ -239,3 +239,19 @@ def test_labels_roundtrip() -> None:
     assert frame_weights(flags, 'weight', 0.25)[0] == pytest.approx(0.25)
     with pytest.raises(ConfigError, match='policy_frames'):
         frame_weights(flags, 'maybe')
+
+
+def test_early_override_tick_moves_at_most_the_scaled_cap() -> None:
+    safety = GateSafety(-np.full(N, 2.0), np.full(N, 2.0), max_step_rad=CAP, stale_obs_s=0.2)
+    core = DaggerCore(safety, gate=GateConfig(triggers=('joy',)),
+                      config=CoreConfig(ramp_s=0.0, period_s=P))
+    feed(core, 0.0, leader=np.full(N, 1.0))
+    first = core.tick(0.0).command
+    core.on_joy(True, P / 4)                 # the override acts a quarter period later
+    feed(core, P / 4, leader=np.full(N, 1.0))
+    res = core.tick(P / 4)
+    assert res.human
+    step = np.abs(res.command - first).max()
+    assert 0 < step <= CAP / 4 + 1e-9
+    feed(core, P, leader=np.full(N, 1.0))     # the regular tick: the rest of the period
+    assert np.abs(core.tick(P).command - res.command).max() <= CAP * 0.75 + 1e-9
