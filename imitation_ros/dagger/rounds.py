@@ -62,6 +62,8 @@ class RoundsConfig:
     ramp_s: float = 0.2              # gate handover ramp, s
     max_step_rad: float = 0.1        # safety cap per period (what eval-sim uses)
     seed: int = 0
+    stop_on_success: bool = False    # end gated episodes once success held (else run eval_s:
+    #                                  the expert then also labels what to do after the lift)
     baseline: bool = True            # also train plain BC on as many extra demo frames
     profile: str = 'sim_arm.yaml'
     progress: bool = True
@@ -125,13 +127,14 @@ def make_core(profile: RobotProfile, cfg: RoundsConfig, round_index: int, seed: 
 
 
 def run_gated_episode(sim: Any, controller: Any, expert: Any, monitor: Any, core: DaggerCore,
-                      *, seed: int, duration_s: float, hold_frames: int) -> EpisodeFrames:
+                      *, seed: int, duration_s: float, hold_frames: int | None
+                      ) -> EpisodeFrames:
     """One episode: policy and expert through the gate core; returns its frames.
 
     Every control period: the policy proposes (its controller and safety filter, as the
     policy node), the expert labels, the scripted person decides (service trigger), the core
     picks and filters the executed command; on hand-back the policy's chunks are reset.
-    Ends once success has held ``hold_frames`` periods (or at ``duration_s``).
+    Ends once success has held ``hold_frames`` periods (None: never) or at ``duration_s``.
     """
     sim.reset(seed)
     expert.reset(seed)
@@ -166,7 +169,7 @@ def run_gated_episode(sim: Any, controller: Any, expert: Any, monitor: Any, core
         sim.set_command(cmd)
         sim.advance(sim.control_period_s)
         streak = streak + 1 if sim.success() else 0
-        if streak > hold_frames:
+        if hold_frames is not None and streak > hold_frames:
             break
     out.success = bool(sim.success())
     return out
@@ -198,7 +201,9 @@ def collect_round(checkpoint: Path, cfg: RoundsConfig, round_index: int, root: P
 
             it = tqdm(seeds, desc=f'round {round_index} episodes', unit='ep')
         episodes = [run_gated_episode(sim, controller, expert, monitor, core, seed=s,
-                                      duration_s=cfg.eval_s, hold_frames=hold) for s in it]
+                                      duration_s=cfg.eval_s,
+                                      hold_frames=hold if cfg.stop_on_success else None)
+                    for s in it]
     finally:
         sim.close()
     shutil.rmtree(root, ignore_errors=True)
