@@ -64,6 +64,8 @@ def add_parser(sub: Any) -> None:
     s.add_argument('--policy-weight', type=float, default=0.25)
     s.add_argument('--seed', type=int, default=0)
     s.add_argument('--no-baseline', action='store_true')
+    s.add_argument('--baseline-full', action='store_true',
+                   help='baseline demos run the full episode like the gated ones')
     s.add_argument('--stop-on-success', action='store_true',
                    help='end gated episodes once success held (default: run the full episode)')
     s.set_defaults(func=_sim)
@@ -78,7 +80,8 @@ def _sim(args: argparse.Namespace) -> int:
         eval_episodes=args.eval, steps=args.steps, state_noise=args.state_noise,
         mode=args.mode, beta0=args.beta0, beta_decay=args.beta_decay,
         policy_frames=args.policy_frames, policy_weight=args.policy_weight, seed=args.seed,
-        baseline=not args.no_baseline, stop_on_success=args.stop_on_success))
+        baseline=not args.no_baseline, stop_on_success=args.stop_on_success,
+        baseline_full=args.baseline_full))
     print((Path(args.out) / 'report.md').read_text())
     return 0 if recs else 1
 

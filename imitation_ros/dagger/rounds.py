@@ -65,6 +65,8 @@ class RoundsConfig:
     stop_on_success: bool = False    # end gated episodes once success held (else run eval_s:
     #                                  the expert then also labels what to do after the lift)
     baseline: bool = True            # also train plain BC on as many extra demo frames
+    baseline_full: bool = False      # baseline demos run the full eval_s like the gated
+    #                                  episodes (else they end once success held, as usual)
     profile: str = 'sim_arm.yaml'
     progress: bool = True
 
@@ -325,16 +327,20 @@ def _baseline(cfg: RoundsConfig, base: Path, extra_frames: int, root: Path
     from imitation_ros.data.sim_demos import write_sim_demos
     from imitation_ros.data.writer import merge_datasets
 
-    n_eps = max(1, int(np.ceil(extra_frames / 65)))     # ~65 frames per demo
+    per_demo = cfg.eval_s * 30 if cfg.baseline_full else 65     # frames per demo, about
+    n_eps = max(1, int(np.ceil(extra_frames / per_demo)))
     while True:
         demos = root / 'demos'
         # seeds after the base demos' (cfg.seed * 100 + cfg.demos ..), below the round seeds
         write_sim_demos(demos, episodes=n_eps, seed=cfg.seed * 100 + cfg.demos,
                         profile=cfg.profile, images=False, overwrite=True,
-                        intervention=True, repo_id='local/dagger')
+                        intervention=True, repo_id='local/dagger',
+                        duration_s=cfg.eval_s if cfg.baseline_full else None,
+                        hold_s=cfg.eval_s if cfg.baseline_full else None)
         if _frames(demos) >= extra_frames or n_eps > 400:
             break
-        n_eps += max(1, int(np.ceil((extra_frames - _frames(demos)) / 60)))
+        per = _frames(demos) / n_eps
+        n_eps += max(1, int(np.ceil((extra_frames - _frames(demos)) / per)))
     agg = root / 'aggregate'
     shutil.rmtree(agg, ignore_errors=True)
     merge_datasets([base, demos], 'local/dagger', agg)

@@ -21,7 +21,6 @@ the policy node's ``~/reset`` (``policy_reset_service``) so its chunks restart.
 from __future__ import annotations
 
 import sys
-from functools import partial
 from typing import Any
 
 import numpy as np
