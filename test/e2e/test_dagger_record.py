@@ -137,10 +137,19 @@ def test_recorded_dagger_session_converts_with_aligned_flags(
     df = df.sort_values('index')
     flags = np.array([bool(np.asarray(v).reshape(-1)[0]) for v in df[INTERVENTION]])
     assert flags.sum() > 10 and (~flags).sum() > 10
-    # frame k's tick is START + (k + lead) / fps, where lead counts the frames dropped at the
-    # start (no state yet); the flags equal the records' state at every tick for one lead
-    period_ns = 1e9 / profile.fps
-    idx = np.arange(len(flags))
-    leads = [lead for lead in range(31) if np.array_equal(flags, flags_from_events(
-        events, starts[0] + np.round((idx + lead) * period_ns).astype(np.int64)))]
-    assert leads, (flags.astype(int).tolist(), events, starts)
+    # the frames' own ticks (the converter's alignment; frames dropped under load leave gaps)
+    from imitation_ros.data.align import align_bag, stream_span
+    from imitation_ros.data.bags import scan_bag
+    from imitation_ros.data.episodes import cut_episodes
+    from imitation_ros.frames import FrameAssembler
+
+    asm = FrameAssembler(profile)
+    scan = scan_bag(found[0], asm)
+    eps = cut_episodes(scan.events, None, *stream_span(scan), profile.task)
+    (aligned,) = align_bag(scan, asm, eps, profile.fps)
+    ticks = aligned.ticks_ns
+    assert len(ticks) == len(flags)
+    assert ticks[0] >= starts[0] and np.all(np.diff(ticks) > 0)
+    # every frame's flag is the state of the newest bag record at or before its tick
+    assert np.array_equal(flags, flags_from_events(events, ticks)), (
+        flags.astype(int).tolist(), events, ticks[[0, -1]])
