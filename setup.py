@@ -4,7 +4,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = 'imitation_ros'
-NODES = ['sim_node', 'expert_node', 'recorder_node', 'policy_node']
+NODES = ['sim_node', 'expert_node', 'recorder_node', 'policy_node', 'dagger_node']
 
 setup(
     name=PACKAGE,

@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = (
     'bag',
     'sim',
     'sim_demos',
+    'dagger',
     'launch',
     'demo',
 )

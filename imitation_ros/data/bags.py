@@ -242,7 +242,10 @@ def _scan(
                                         bool(msg.success), str(msg.task), str(msg.reason)))
             continue
         if topic == INTERVENTION_TOPIC:
-            scan.interventions.append((asm.stamp_of(msg, t_ns), bool(msg.human_in_control)))
+            # InterventionEvent; a std_msgs/Bool where rclpy has no generated msg/ (dagger_node)
+            human = getattr(msg, 'human_in_control', None)
+            scan.interventions.append((asm.stamp_of(msg, t_ns),
+                                       bool(msg.data if human is None else human)))
             continue
         if topic == split_topic:
             scan.button.append((asm.stamp_of(msg, t_ns), _pressed(msg, split_button)))

@@ -37,11 +37,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from imitation_ros.data.align import align_bag, stream_span
-from imitation_ros.data.bags import bag_fingerprint, resolve_bag, scan_bag
+from imitation_ros.data.bags import INTERVENTION_TOPIC, bag_fingerprint, resolve_bag, scan_bag
 from imitation_ros.data.episodes import cut_episodes
 from imitation_ros.data.quality import write_report
 from imitation_ros.data.writer import (
     create_dataset,
+    dataset_features,
     dataset_fps,
     fix_image_stats,
     merge_datasets,
@@ -80,6 +81,8 @@ class ConvertOptions:
     image_writer_threads: int = 0        # threads writing PNG frames (non-streaming path)
     repo_id: str | None = None           # default: local/<OUT name>
     force: bool = False                  # ignore cached per-bag results
+    intervention: bool | None = None     # write the per-frame `intervention` feature; None:
+    #                                      when the profile records /intervention_events
 
     def __post_init__(self) -> None:
         if self.fps is not None and not 0 < self.fps <= 1000:
@@ -143,7 +146,15 @@ def _settings(profile: RobotProfile, opts: ConvertOptions) -> dict[str, Any]:
         'split_topic': _split(profile, opts)[0],
         'split_button': _split(profile, opts)[1],
         'vcodec': opts.vcodec,
+        'intervention': wants_intervention(profile, opts),
     }
+
+
+def wants_intervention(profile: RobotProfile, opts: ConvertOptions) -> bool:
+    """Whether the dataset gets the per-frame ``intervention`` feature (see ConvertOptions)."""
+    if opts.intervention is not None:
+        return opts.intervention
+    return any(t.topic == INTERVENTION_TOPIC for t in profile.extra_topics)
 
 
 def _split(profile: RobotProfile, opts: ConvertOptions) -> tuple[str | None, int]:
@@ -206,7 +217,9 @@ def convert_one(
         frames = 0
         if any(len(a) for a in kept):
             ds = create_dataset(tmp / 'dataset', repo_id, opts.fps or profile.fps,
-                                profile.features(), robot_type=profile.name, vcodec=opts.vcodec,
+                                dataset_features(profile, intervention=wants_intervention(
+                                    profile, opts)),
+                                robot_type=profile.name, vcodec=opts.vcodec,
                                 image_writer_threads=opts.image_writer_threads,
                                 streaming_encoding=opts.streaming_encoding)
             try:

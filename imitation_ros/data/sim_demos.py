@@ -71,6 +71,7 @@ def write_sim_demos(
     overwrite: bool = False,
     progress: bool = False,
     repo_id: str = 'local/sim_demos',
+    intervention: bool = False,
 ) -> SimDemoStats:
     """Run the scripted expert ``episodes`` times in-process and write a LeRobotDataset.
 
@@ -91,6 +92,8 @@ def write_sim_demos(
         overwrite: Delete ``out`` first when it exists.
         progress: Show a progress bar.
         repo_id: Repo id stored in the metadata.
+        intervention: Add the per-frame ``intervention`` feature (all false: the expert
+            drove), so the dataset aggregates with DAgger rounds.
 
     Returns:
         The dataset root and counts (``.root``, ``.episodes``, ``.frames``, ``.successes``).
@@ -99,7 +102,7 @@ def write_sim_demos(
         ConfigError: Bad arguments.
         DatasetError: ``out`` exists, or nothing was written.
     """
-    from imitation_ros.data.writer import create_dataset
+    from imitation_ros.data.writer import INTERVENTION, create_dataset, dataset_features
     from imitation_ros.sim import (
         ArmSim,
         ExpertConfig,
@@ -133,8 +136,9 @@ def write_sim_demos(
             msg = f'duration_s must be > 0 and hold_s >= 0, got {length_s}, {hold}'
             raise ConfigError(msg)
         hold_frames = int(round(hold / sim.control_period_s))
-        ds = create_dataset(root, repo_id, prof.fps, prof.features(), robot_type=prof.name,
-                            vcodec=vcodec)
+        ds = create_dataset(root, repo_id, prof.fps,
+                            dataset_features(prof, intervention=intervention),
+                            robot_type=prof.name, vcodec=vcodec)
         task = prof.task or 'task'
         policy = expert_policy(sim, expert)
         cams = [c.key for c in prof.cameras]
@@ -177,6 +181,8 @@ def write_sim_demos(
                 continue
             for frame in frames:
                 frame[TASK] = task
+                if intervention:
+                    frame[INTERVENTION] = np.array([False])
                 ds.add_frame(frame)
             # lerobot's parallel encoding forks a process pool from a threaded process (DDS,
             # torch, tqdm): children can deadlock on a lock held at fork. Encode in-process.

@@ -149,6 +149,7 @@ def write_synthetic_bag(
     image_size: tuple[int, int] | None = None,
     events: Sequence[tuple[float, int, int, bool, str, str]] = (),
     joy: tuple[str, Sequence[tuple[float, bool]]] | None = None,
+    interventions: Sequence[tuple[float, bool, int, str]] = (),
     extra_topic: bool = True,
     seed: int = 0,
     t0_ns: int = T0_NS,
@@ -165,6 +166,8 @@ def write_synthetic_bag(
         image_size: ``(height, width)`` of written images (default: each camera's size).
         events: ``(t_s, event, episode_index, success, task, reason)`` episode events.
         joy: ``(topic, [(t_s, button 0 pressed), ...])`` Joy messages.
+        interventions: ``(t_s, human_in_control, episode_index, source)`` records on
+            ``/intervention_events`` (``imitation_ros/msg/InterventionEvent``).
         extra_topic: Also write an unrelated ``/diagnostics_text`` String topic.
         seed: Seed of the joint-name shuffling.
         t0_ns: Bag start time.
@@ -214,6 +217,12 @@ def write_synthetic_bag(
             header=_header(store, ns), event=event, episode_index=index, success=success,
             task=task, reason=reason)
         rows.append((ns, '/episode_events', msg, 'imitation_ros/msg/EpisodeEvent'))
+    for t_s, human, index, source in interventions:
+        ns = _ns(t_s, t0_ns)
+        msg = store.types['imitation_ros/msg/InterventionEvent'](
+            header=_header(store, ns), human_in_control=human, episode_index=index,
+            source=source)
+        rows.append((ns, '/intervention_events', msg, 'imitation_ros/msg/InterventionEvent'))
     if joy is not None:
         jtopic, presses = joy
         for t_s, pressed in presses:

@@ -23,8 +23,21 @@ if TYPE_CHECKING:
 
     from imitation_ros.data.align import AlignedEpisode
     from imitation_ros.frames import FrameAssembler
+    from imitation_ros.profile import RobotProfile
 
 logger = logging.getLogger(__name__)
+
+#: Per-frame bool feature: a person (the DAgger expert) had control at the frame's tick.
+INTERVENTION = 'intervention'
+
+
+def dataset_features(profile: RobotProfile, *, intervention: bool = False
+                     ) -> dict[str, dict[str, Any]]:
+    """The profile's lerobot features, plus ``intervention`` (bool) when asked."""
+    feats = profile.features()
+    if intervention:
+        feats[INTERVENTION] = {'dtype': 'bool', 'shape': (1,), 'names': None}
+    return feats
 
 
 def dataset_fps(fps: float) -> int:
@@ -157,6 +170,7 @@ def write_episodes(
     Episodes without frames are skipped. Returns the number of episodes saved.
     """
     episodes = [ep for ep in episodes if len(ep)]
+    with_iv = INTERVENTION in (getattr(getattr(dataset, 'meta', None), 'features', None) or {})
     saved = 0
     for e, f, images in iter_frames(bag, asm, episodes):
         ep = episodes[e]
@@ -165,6 +179,8 @@ def write_episodes(
             ACTION: ep.action[f],
             TASK: ep.episode.task,
         }
+        if with_iv:
+            frame[INTERVENTION] = np.array([bool(ep.intervention[f])])
         frame.update(images)
         _wait_for_encoder(dataset)
         dataset.add_frame(frame)

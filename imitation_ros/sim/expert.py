@@ -14,6 +14,12 @@ cube) can imitate them, and the script recovers from noise and pushes by itself:
     gripper open,  at grasp height                     -> close
     gripper part-closed (holding the cube)             -> lift
     gripper fully closed (missed the cube)             -> open again (then approach)
+    gripper part-closed, cube not at the grasp point   -> open again (lost or never held it)
+
+The last rule is what lets the expert recover from states a policy drove into (closing
+half-way in the air, dropping the cube): "part-closed" alone no longer means "holding".
+:class:`TakeoverMonitor` plays the person of HG-DAgger: it watches the policy's commands
+next to the expert's, takes over when they disagree, and hands back once they agree again.
 
 For DAgger-style data it can add Gaussian noise to every command (``noise_std_rad``) and,
 with probability ``perturb_prob`` per episode, push the arm off course for
@@ -56,6 +62,8 @@ class ExpertConfig:
     open_ready_rad: float = 0.9       # descend only once the gripper is open this far, rad
     holding_rad: float = 0.45         # measured gripper below this: closed on something, rad
     missed_rad: float = 0.15          # measured gripper below this: closed on nothing, rad
+    lost_m: float = 0.055             # part-closed with the cube this far from the grasp point:
+    #                                   not holding it (reopen), m
     episode_s: float = 5.0            # length of an in-process episode, s
     hold_s: float = 0.5               # a node ends the episode after success held this long, s
     noise_std_rad: float = 0.0        # Gaussian noise added to every command, rad
@@ -65,7 +73,7 @@ class ExpertConfig:
 
     def __post_init__(self) -> None:
         for name in ('lead_rad', 'descend_step_m', 'hover_m', 'lift_m', 'align_m',
-                     'align_low_m', 'at_grasp_m', 'episode_s'):
+                     'align_low_m', 'at_grasp_m', 'episode_s', 'lost_m'):
             if getattr(self, name) <= 0:
                 msg = f'expert {name} must be > 0, got {getattr(self, name)}'
                 raise ConfigError(msg)
@@ -142,6 +150,9 @@ class ScriptedExpert:
         grip = float(q[self._grip])
         if grip < c.missed_rad:                                 # closed on nothing: reopen
             return 'reopen', None, c.open_rad
+        cube_at = np.array([cube[0], cube[1], cube[2] - c.grasp_depth_m])
+        if grip < c.holding_rad and float(np.linalg.norm(tip - cube_at)) > c.lost_m:
+            return 'reopen', None, c.open_rad                   # part-closed on nothing
         if grip < c.holding_rad:     # holding the cube: straight up to a fixed height
             if self.phase != 'lift' or self._lift_xy is None:
                 self._lift_xy = tip[:2].copy()          # where the lift started
@@ -187,3 +198,80 @@ class ScriptedExpert:
         if c.noise_std_rad > 0:
             out += self._rng.normal(0.0, c.noise_std_rad, out.shape)
         return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakeoverConfig:
+    """When the scripted person takes over from a policy and hands back (rad, s)."""
+
+    takeover_rad: float = 0.15      # arm commands disagree by more than this: take over
+    gripper_rad: float = 0.5        # gripper commands disagree by more than this: take over
+    takeover_s: float = 0.1         # ... for this long
+    handback_rad: float = 0.08      # arm and gripper agree within this (gripper: x3) ...
+    agree_s: float = 0.3            # ... for this long: hand back
+    min_drive_s: float = 0.5        # drive at least this long once taken over
+
+    def __post_init__(self) -> None:
+        if not 0 < self.handback_rad < self.takeover_rad:
+            msg = (f'takeover needs 0 < handback_rad < takeover_rad, got {self.handback_rad}, '
+                   f'{self.takeover_rad}')
+            raise ConfigError(msg)
+        for name in ('gripper_rad', 'takeover_s', 'agree_s', 'min_drive_s'):
+            if getattr(self, name) < 0:
+                msg = f'takeover {name} must be >= 0, got {getattr(self, name)}'
+                raise ConfigError(msg)
+
+
+class TakeoverMonitor:
+    """The scripted person of HG-DAgger: takes over when the policy strays, hands back.
+
+    Each control period :meth:`update` gets the policy's proposed command and the expert's
+    (same joint order); the person takes over once the arm joints disagree by more than
+    ``takeover_rad`` (or the gripper by ``gripper_rad``) for ``takeover_s``, drives at least
+    ``min_drive_s``, and hands back once the policy's proposal agrees with the expert's within
+    ``handback_rad`` for ``agree_s`` (back on track).
+    """
+
+    def __init__(self, arm: Sequence[int], grip: int, config: TakeoverConfig | None = None
+                 ) -> None:
+        """Create the monitor for joints ``arm`` (indices) and gripper index ``grip``."""
+        self.config = config or TakeoverConfig()
+        self._arm = list(arm)
+        self._grip = int(grip)
+        self.reset()
+
+    @classmethod
+    def for_expert(cls, expert: ScriptedExpert, config: TakeoverConfig | None = None
+                   ) -> TakeoverMonitor:
+        """A monitor over the expert's joint order."""
+        return cls(expert._arm.tolist(), expert._grip, config)  # noqa: SLF001
+
+    def reset(self) -> None:
+        """New episode: the policy drives."""
+        self.in_control = False
+        self._since: float | None = None
+        self._took_s = 0.0
+
+    def update(self, policy_cmd: NDArray[np.floating] | None,
+               expert_cmd: NDArray[np.floating], t_s: float) -> bool:
+        """Return whether the person wants control after this period."""
+        c = self.config
+        if policy_cmd is None:                    # the policy said nothing: take over
+            self.in_control, self._took_s, self._since = True, t_s, None
+            return True
+        p = np.asarray(policy_cmd, np.float64)
+        e = np.asarray(expert_cmd, np.float64)
+        arm = float(np.abs(p[self._arm] - e[self._arm]).max())
+        grip = abs(float(p[self._grip] - e[self._grip]))
+        if not self.in_control:
+            off = arm > c.takeover_rad or grip > c.gripper_rad
+            self._since = (self._since if self._since is not None else t_s) if off else None
+            if self._since is not None and t_s - self._since >= c.takeover_s:
+                self.in_control, self._took_s, self._since = True, t_s, None
+        else:
+            ok = arm < c.handback_rad and grip < 3 * c.handback_rad
+            self._since = (self._since if self._since is not None else t_s) if ok else None
+            if (self._since is not None and t_s - self._since >= c.agree_s
+                    and t_s - self._took_s >= c.min_drive_s):
+                self.in_control, self._since = False, None
+        return self.in_control

@@ -1,0 +1,47 @@
+"""DAgger on the arm: the policy node's output goes through the dagger gate.
+
+    ros2 launch imitation_ros dagger.launch.py checkpoint:=runs/demo/train
+    imitation-ros launch dagger checkpoint:=runs/demo/train            # without ROS 2
+
+The policy node's command topic is remapped to /policy/command; dagger_node publishes on the
+arm's controller topic (the profile's forward or trajectory topic). The person's leader arm
+publishes on the profile's action topic; a deadman button on /joy (button ``joy_button``),
+``/dagger/take_over`` (SetBool) or moving the leader away from the follower takes over.
+Start the recorder beside it with a profile that lists /intervention_events in extra_topics.
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+
+def generate_launch_description():
+    share = FindPackageShare('imitation_ros')
+    profile = LaunchConfiguration('profile')
+    return LaunchDescription([
+        DeclareLaunchArgument('params_file', default_value=PathJoinSubstitution(
+            [share, 'config', 'policy.yaml']), description='policy node parameters'),
+        DeclareLaunchArgument('dagger_params_file', default_value=PathJoinSubstitution(
+            [share, 'config', 'dagger.yaml']), description='dagger node parameters'),
+        DeclareLaunchArgument('profile', default_value=PathJoinSubstitution(
+            [share, 'config', 'sim_arm.yaml']), description='robot profile (YAML)'),
+        # '' in quotes: launch_ros parses substituted parameter values as YAML (see deploy)
+        DeclareLaunchArgument('checkpoint', default_value="''",
+                              description='training output folder or checkpoint (required)'),
+        DeclareLaunchArgument('mode', default_value='hg',
+                              description='hg, classic or label_only'),
+        DeclareLaunchArgument('use_sim_time', default_value='false',
+                              description='follow /clock'),
+        Node(package='imitation_ros', executable='policy_node', name='policy', output='screen',
+             parameters=[LaunchConfiguration('params_file'),
+                         {'profile': profile, 'command': 'forward',
+                          'checkpoint': LaunchConfiguration('checkpoint'),
+                          'use_sim_time': LaunchConfiguration('use_sim_time')}],
+             remappings=[('/forward_position_controller/commands', '/policy/command')]),
+        Node(package='imitation_ros', executable='dagger_node', name='dagger', output='screen',
+             parameters=[LaunchConfiguration('dagger_params_file'),
+                         {'profile': profile, 'command': 'forward',
+                          'mode': LaunchConfiguration('mode'),
+                          'use_sim_time': LaunchConfiguration('use_sim_time')}]),
+    ])

@@ -1,0 +1,155 @@
+"""A DAgger session recorded through the nodes: sim_node, expert_node (the leader arm),
+dagger_node, recorder_node with a profile listing /intervention_events, and a probe playing
+a policy that does not move and a person who takes over through ``/dagger/take_over``.
+Pinned: the recorder writes the InterventionEvent records into the bag (no recorder change:
+``extra_topics``), and the converted dataset's per-frame ``intervention`` flag matches them
+frame by frame."""
+from __future__ import annotations
+
+import signal
+import subprocess
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from imitation_ros.resources import config_path
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.e2e
+
+PROBE = r'''
+import sys, time
+import numpy as np
+from imitation_ros import graph
+from imitation_ros.graph import Node, msg_type, qos_profile, spin_once, srv_type
+graph.init([sys.argv[0]])
+node = Node('policy')
+F64 = msg_type('std_msgs/msg/Float64MultiArray')
+SetBool = srv_type('std_srvs/srv/SetBool')
+q = []
+node.create_subscription(msg_type('sensor_msgs/msg/JointState'), '/joint_states',
+                         lambda m: q.append(list(m.position)), qos_profile('reliable', 10))
+node.create_service(srv_type('std_srvs/srv/Trigger'), '~/reset',
+                    lambda req, resp: (setattr(resp, 'success', True), resp)[1])
+pub = node.create_publisher(F64, '/policy/command', qos_profile('reliable'))
+cli = node.create_client(SetBool, '/dagger/take_over')
+status = []
+node.create_subscription(msg_type('std_msgs/msg/String'), '/recorder/status',
+                         lambda m: status.append(m.data), qos_profile('reliable', 10))
+t0 = time.monotonic(); hold = None; calls = {}
+plan = [(2.0, True), (3.5, False), (4.5, True), (5.5, False)]   # s after the first state
+while time.monotonic() - t0 < float(sys.argv[1]):
+    spin_once(node, timeout_sec=0.02)
+    if q and hold is None:
+        hold = list(q[-1]); t_first = time.monotonic()
+    if hold is not None:
+        m = F64(); m.data = [float(v) for v in hold]; pub.publish(m)
+        for t, on in plan:
+            if (t, on) not in calls and time.monotonic() - t_first > t and cli.service_is_ready():
+                r = SetBool.Request(); r.data = on
+                calls[(t, on)] = cli.call_async(r)
+print('calls', len(calls))
+node.destroy_node(); graph.try_shutdown()
+'''
+
+
+def _start(python: str, env: dict[str, str], module: str, *ros_args: str,
+           log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([python, '-m', module, '--ros-args', *ros_args], env=env,
+                            stdout=log.open('wb'), stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_recorded_dagger_session_converts_with_aligned_flags(
+        node_env: dict[str, str], python: str, tmp_path: Path) -> None:
+    from imitation_ros.dagger.labels import flags_from_events
+    from imitation_ros.data.bags import INTERVENTION_TOPIC
+    from imitation_ros.data.convert import ConvertOptions, convert_bags
+    from imitation_ros.data.writer import INTERVENTION
+    from imitation_ros.profile import load_profile
+
+    prof = yaml.safe_load(config_path('sim_arm.yaml').read_text())
+    prof['cameras'] = {}
+    prof['extra_topics'] = [{'topic': INTERVENTION_TOPIC,
+                             'type': 'imitation_ros/msg/InterventionEvent'}]
+    prof_path = tmp_path / 'sim_arm_dagger.yaml'
+    prof_path.write_text(yaml.safe_dump(prof))
+    bags = tmp_path / 'bags'
+    procs = [
+        _start(python, node_env, 'imitation_ros.nodes.sim_node', '-p', f'profile:={prof_path}',
+               log=tmp_path / 'sim.log'),
+        _start(python, node_env, 'imitation_ros.nodes.recorder_node',
+               '-p', f'profile:={prof_path}', '-p', f'output_dir:={bags}',
+               log=tmp_path / 'rec.log'),
+        _start(python, node_env, 'imitation_ros.nodes.dagger_node',
+               '-p', f'profile:={prof_path}', '-p', 'triggers:=[service]', '-p', 'ramp_s:=0.2',
+               log=tmp_path / 'dagger.log'),
+    ]
+    expert = _start(python, node_env, 'imitation_ros.nodes.expert_node',
+                    '-p', f'profile:={prof_path}', '-p', 'output:=leader', '-p', 'episodes:=1',
+                    '-p', 'episode_timeout_s:=7.0', '-p', 'success_hold_s:=30.0',
+                    log=tmp_path / 'expert.log')
+    try:
+        probe = subprocess.run([python, '-c', PROBE, '25'], env=node_env, timeout=120,
+                               capture_output=True, text=True)
+        assert probe.returncode == 0, probe.stderr
+        expert.wait(timeout=60)
+    finally:
+        _stop(expert)
+        for p in reversed(procs):
+            _stop(p)
+    logs = {n: (tmp_path / f'{n}.log').read_text() for n in ('sim', 'rec', 'dagger', 'expert')}
+    found = sorted(p for p in bags.iterdir() if p.is_dir())
+    assert len(found) == 1, logs
+    profile = load_profile(prof_path)
+    out = tmp_path / 'ds'
+    # the policy never lifts: a failed episode (kept); the feature: auto, the profile records it
+    summary = convert_bags(found, profile, out, ConvertOptions(keep_failed=True))
+    assert not summary.failed and summary.episodes == 1, (summary, logs)
+    from rosbags.highlevel import AnyReader
+
+    from imitation_ros.messages import typestore
+    from imitation_ros.messages.codecs import stamp_ns
+
+    with AnyReader([found[0]], default_typestore=typestore()) as reader:
+        conns = [c for c in reader.connections if c.topic == INTERVENTION_TOPIC]
+        events = [(stamp_ns(m := reader.deserialize(raw, c.msgtype)), bool(m.human_in_control))
+                  for c, _, raw in reader.messages(connections=conns)]
+        ep_conns = [c for c in reader.connections if c.topic == '/episode_events']
+        starts = [stamp_ns(reader.deserialize(raw, c.msgtype))
+                  for c, _, raw in reader.messages(connections=ep_conns)]
+    assert [h for _, h in events] == [True, False, True, False], (events, logs['dagger'])
+    df = pd.concat([pd.read_parquet(p) for p in sorted((out / 'data').rglob('*.parquet'))])
+    df = df.sort_values('index')
+    flags = np.array([bool(np.asarray(v).reshape(-1)[0]) for v in df[INTERVENTION]])
+    assert flags.sum() > 10 and (~flags).sum() > 10
+    # the frames' own ticks (the converter's alignment; frames dropped under load leave gaps)
+    from imitation_ros.data.align import align_bag, stream_span
+    from imitation_ros.data.bags import scan_bag
+    from imitation_ros.data.episodes import cut_episodes
+    from imitation_ros.frames import FrameAssembler
+
+    asm = FrameAssembler(profile)
+    scan = scan_bag(found[0], asm)
+    eps = cut_episodes(scan.events, None, *stream_span(scan), profile.task)
+    (aligned,) = align_bag(scan, asm, eps, profile.fps)
+    ticks = aligned.ticks_ns
+    assert len(ticks) == len(flags)
+    assert ticks[0] >= starts[0] and np.all(np.diff(ticks) > 0)
+    # every frame's flag is the state of the newest bag record at or before its tick
+    assert np.array_equal(flags, flags_from_events(events, ticks)), (
+        flags.astype(int).tolist(), events, ticks[[0, -1]])
