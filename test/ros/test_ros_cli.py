@@ -69,15 +69,21 @@ def test_ros2_node_topic_service(stack) -> None:  # noqa: ANN001
     assert rates and rates[-1] > 10.0, text     # the sim publishes 100 Hz; any load passes
     reset = ros2(env, 'service', 'call', '/sim/reset', 'std_srvs/srv/Trigger')
     assert 'success=True' in reset.stdout and 'episode=' in reset.stdout, reset.stdout
+    rosout = Proc(['ros2', 'topic', 'echo', '/rosout', 'rcl_interfaces/msg/Log',
+                   '--filter', "m.name == 'recorder'"], env,
+                  Path(env['ROS_LOG_DIR']).parent / 'rosout.log')
+    time.sleep(3.0)                       # let the echo's subscription be discovered
     start = ros2(env, 'service', 'call', '/recorder/start_episode', 'std_srvs/srv/Trigger')
     assert 'success=True' in start.stdout, start.stdout
     time.sleep(1.0)
     stop = ros2(env, 'service', 'call', '/recorder/discard_episode', 'std_srvs/srv/Trigger')
     assert 'success=True' in stop.stdout, stop.stdout
-    # /rosout is transient local: a late echo still gets the recorder's start-up lines.
-    echo = ros2(env, 'topic', 'echo', '/rosout', 'rcl_interfaces/msg/Log', '--once',
-                '--filter', "m.name == 'recorder'")
-    assert 'name: recorder' in echo.stdout and 'msg:' in echo.stdout, echo.stdout + echo.stderr
+    # The recorder logs each episode command; /rosout carries those lines (rqt_console).
+    try:
+        text = rosout.wait_for('discarded', timeout=60)
+    finally:
+        rosout.kill()
+    assert 'name: recorder' in text, text
 
 
 @pytest.mark.parametrize('stack', ['rclpy', 'dds'], indirect=True)
