@@ -134,6 +134,7 @@ class PolicyController:
         The next command ramps in again when ``enable_ramp_s`` is set.
         """
         self._epoch += 1
+        self.worker.cancel()
         self.plan.clear()
         self.safety.reset()
         self._history.clear()

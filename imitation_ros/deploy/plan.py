@@ -66,10 +66,13 @@ class Plan:
         period_s: Control period, s.
         blend_steps: Seam crossfade length, periods (0: switch at once).
         ensemble_coeff: None for plain chunks; m >= 0 for temporal ensembling.
+        single_row_valid_s: A one-row chunk (a policy giving one action per call, like BC)
+            stays the action until the next arrives, for at most this long after its
+            observation: an asynchronous one-action policy is always a period or more late.
     """
 
     def __init__(self, period_s: float, *, blend_steps: int = 3,
-                 ensemble_coeff: float | None = None) -> None:
+                 ensemble_coeff: float | None = None, single_row_valid_s: float = 0.5) -> None:
         if not period_s > 0:
             msg = f'period_s must be > 0, got {period_s}'
             raise ConfigError(msg)
@@ -82,6 +85,7 @@ class Plan:
         self.period_s = period_s
         self.blend_steps = blend_steps
         self.ensemble_coeff = ensemble_coeff
+        self.single_row_valid_s = single_row_valid_s
         self._chunks: list[TimedChunk] = []
         self._seam_start_s: float | None = None
         self.seams = 0
@@ -117,7 +121,7 @@ class Plan:
         dropped = max(0, min(k_now, len(rows)))
         self.dropped_rows += dropped
         live = [c for c in self._chunks if c.end_s > now_s]
-        if self._chunks and self.ensemble_coeff is None:
+        if self._chunks and self.ensemble_coeff is None and len(rows) > 1:
             self.seams += 1             # one chunk follows another (blended while both cover)
             self._seam_start_s = now_s
             live = live[-1:]            # blend from the chunk that was executing
@@ -138,9 +142,13 @@ class Plan:
 
     def sample(self, now_s: float) -> Sample | None:
         """The action for ``now_s``, or None when no chunk covers it (a stall)."""
-        self._chunks = [c for c in self._chunks if c.end_s > now_s]
+        self._chunks = [c for c in self._chunks[:-1] if c.end_s > now_s] + self._chunks[-1:]
         covering = [(c, k) for c in self._chunks if (k := c.index(now_s)) is not None]
         if not covering:
+            c = self.newest
+            if (c is not None and len(c.rows) == 1 and now_s >= c.t0_s
+                    and now_s - c.t0_s <= self.single_row_valid_s):
+                return Sample(c.rows[0].copy(), c.t0_s, c.t0_s)   # a one-action policy (BC)
             return None
         newest, k_new = covering[-1]
         row_time = newest.t0_s + k_new * self.period_s

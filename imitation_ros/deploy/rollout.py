@@ -171,6 +171,7 @@ def evaluate_checkpoint(checkpoint: str | Path, profile: RobotProfile,
     finally:
         sim.close()
     stats = controller.stats(0.0)
+    stats.pop('queue_depth', None)        # a live quantity: meaningless after the episodes
     logger.info('%s (%s): %d/%d episodes succeeded', checkpoint, cfg.timing,
                 summary.successes, summary.n)
     return RolloutReport(cfg.timing, summary, stats)

@@ -98,6 +98,8 @@ class Worker(Protocol):
 
     def poll(self, now_s: float) -> InferenceResult | None: ...
 
+    def cancel(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -122,6 +124,10 @@ class InlineWorker:
         del now_s
         res, self._result = self._result, None
         return res
+
+    def cancel(self) -> None:
+        """Forget the pending result (a reset; the clock may start over)."""
+        self._result = None
 
     def close(self) -> None:
         """Nothing to free."""
@@ -195,6 +201,12 @@ class ThreadWorker:
         with self._cv:
             res, self._result = self._result, None
             return res
+
+    def cancel(self) -> None:
+        """Drop the queued request and the unpolled result (a running pass finishes)."""
+        with self._cv:
+            self._request = None
+            self._result = None
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the thread (waits for a running forward pass up to ``timeout_s``)."""

@@ -173,6 +173,10 @@ def test_reset_drops_the_chunk_in_flight() -> None:
     held = [ctl.tick(i * DT, _obs(i * DT), i * DT) for i in range(1, 7)]
     assert all(r.verdict.command is None for r in held)  # old chunk never executed
     assert ctl.inferences == 0
+    ctl.tick(5.0, _obs(5.0), 5.0)                        # request at t=5, then the clock
+    ctl.reset()                                          # starts over (a new sim episode)
+    after = [ctl.tick(i * DT, _obs(i * DT), i * DT).verdict for i in range(12)]
+    assert after[-1].command is not None and after[-1].action != 'hold'
 
 
 def test_nan_chunk_and_missing_stream_hold_last_command() -> None:
@@ -251,3 +255,11 @@ def test_ensembling_requests_whenever_idle() -> None:
     for i in range(12):
         ctl.tick(i * DT, _obs(i * DT), i * DT)
     assert pol.calls == 6 and ctl.seams == 0
+
+
+def test_one_action_policy_commands_every_period_when_async() -> None:
+    pol = TimePolicy(k=1, n_exec=1)                  # BC: one action per forward pass
+    ctl = _ctl(pol, latency=0.001)                  # arrives at the next tick
+    cmds = [ctl.tick(i * DT, _obs(i * DT), i * DT).verdict for i in range(30)]
+    assert cmds[0].command is None and all(v.action != 'hold' for v in cmds[1:])
+    assert pol.calls == 30 and ctl.stalls == 0      # a new request as each result lands

@@ -78,3 +78,12 @@ def test_bad_input() -> None:
         Plan(0.0)
     with pytest.raises(ConfigError, match='shape'):
         Plan(DT).add(np.zeros((0, 3)), obs_time_s=0.0, now_s=0.0)
+
+
+def test_one_action_chunks_stay_valid_until_replaced() -> None:
+    plan = Plan(DT, single_row_valid_s=0.25)
+    plan.add(np.array([[0.7]]), obs_time_s=1.0, now_s=1.1)    # BC: one row, a period late
+    s = plan.sample(1.1)
+    assert s is not None and s.action[0] == 0.7 and s.row_time_s == 1.0
+    assert plan.sample(1.3) is None                            # older than the validity
+    assert plan.seams == 0
