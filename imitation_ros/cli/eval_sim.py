@@ -46,6 +46,11 @@ def add_parser(sub: Any) -> None:
                    help='also the scripted expert and blind replay of the demos on the seeds')
     p.add_argument('--dataset', default=None,
                    help='demos for blind replay (default: the dataset the checkpoint names)')
+    p.add_argument('--through-node', action='store_true',
+                   help='also run sim_node and policy_node as processes on the graph (DDS on '
+                        'loopback) and count successes from /sim/success')
+    p.add_argument('--node-logs', default='runs/eval_sim_nodes',
+                   help='--through-node: folder of the nodes\' logs')
     p.add_argument('--device', default='cpu')
     p.add_argument('--json', dest='json_out', help='also write the results to this JSON file')
     p.set_defaults(func=_run)
@@ -89,6 +94,21 @@ def _run(args: argparse.Namespace) -> int:
         s = rep.summary
         rows.append((timing, s.successes, s.n, rep.stats))
         out[timing] = {**_summary_json(s), 'controller': rep.stats}
+    if args.through_node:
+        from imitation_ros.cli.eval_node import evaluate_through_node
+
+        pairs = evaluate_through_node(
+            str(Path(args.checkpoint).resolve()), profile=args.profile, seeds=seeds,
+            duration_s=args.duration_s, device=args.device,
+            policy_params={'blend_steps': args.blend_steps, 'max_step_rad': args.max_step_rad,
+                           'ensemble_coeff': -1.0 if args.ensemble_coeff is None
+                           else args.ensemble_coeff},
+            log_dir=Path(args.node_logs))
+        ok = sum(s for _, s in pairs)
+        rows.append(('through_node', ok, len(pairs), {}))
+        out['through_node'] = {'success_rate': ok / len(pairs), 'successes': ok,
+                               'episodes': len(pairs),
+                               'results': [{'seed': sd, 'success': s} for sd, s in pairs]}
     if args.baselines:
         dataset = args.dataset or runner.run_info.get('dataset')
         if dataset and not Path(dataset).is_dir():

@@ -73,7 +73,8 @@ class PolicyNode(Node):
             latency_margin_s=cfg.latency_margin_s, latency_prior_s=cfg.latency_prior_s,
             max_plan_age_s=cfg.max_plan_age_s, enable_ramp_s=cfg.enable_ramp_s))
         self.frames = FrameAssembler(self.profile, keep_s=2.0)
-        self.obs_keys = [k for k in self.frames.keys if k != ACTION]
+        used = set(runner.config.input_features)       # a state-only policy ignores cameras
+        self.obs_keys = [k for k in self.frames.keys if k != ACTION and k in used]
         self.cfg, self.enabled = cfg, cfg.enabled
         self._t0_ns: int | None = None
         self._last_tick_ns: int | None = None
