@@ -39,8 +39,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def evaluate_through_node(checkpoint: str, *, profile: str, seeds: range, duration_s: float,
-                          device: str, policy_params: dict[str, Any], log_dir: Path
-                          ) -> list[tuple[int, bool]]:
+                          device: str, policy_params: dict[str, Any], log_dir: Path,
+                          cube_jitter_m: float | None = None) -> list[tuple[int, bool]]:
     """Run one episode per seed through sim_node + policy_node; return (seed, success) pairs.
 
     Raises:
@@ -52,9 +52,10 @@ def evaluate_through_node(checkpoint: str, *, profile: str, seeds: range, durati
     env['PYTHONUNBUFFERED'] = '1'
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     log_dir.mkdir(parents=True, exist_ok=True)
-    sim = _spawn('imitation_ros.nodes.sim_node', {'profile': profile,
-                                                  'seed': seeds.start - 1},
-                 log_dir / 'sim_node.log', env)
+    sim_params: dict[str, Any] = {'profile': profile, 'seed': seeds.start - 1}
+    if cube_jitter_m is not None:
+        sim_params['cube_jitter_m'] = cube_jitter_m
+    sim = _spawn('imitation_ros.nodes.sim_node', sim_params, log_dir / 'sim_node.log', env)
     pol = _spawn('imitation_ros.nodes.policy_node', {
         'profile': profile, 'checkpoint': checkpoint, 'device': device, 'enabled': 'false',
         **policy_params}, log_dir / 'policy_node.log', env)

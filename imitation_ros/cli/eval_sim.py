@@ -27,6 +27,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--first-seed', type=int, default=10_000,
                    help='episode seeds start here (demos use seeds from 0: keep them apart)')
     p.add_argument('--duration-s', type=float, default=8.0, help='episode length, s')
+    p.add_argument('--cube-jitter', type=float, default=None,
+                   help='cube start +- this in x and y, m (default the sim\'s 0.02)')
     p.add_argument('--timing', choices=('faithful', 'stop-the-world', 'both'), default='both',
                    help='simulator runs on while the policy infers (faithful), waits for it '
                         '(stop-the-world), or both on the same seeds (default)')
@@ -89,6 +91,7 @@ def _run(args: argparse.Namespace) -> int:
                             ensemble_coeff=args.ensemble_coeff, timing=timing,
                             latency_s=args.latency_s, time_scale=args.time_scale,
                             obs_delay_s=obs_delay, blend_steps=args.blend_steps,
+                            cube_jitter_m=args.cube_jitter,
                             safety=SafetyConfig(max_step_rad=args.max_step_rad))
         rep = evaluate_checkpoint(args.checkpoint, profile, cfg, progress=True, runner=runner)
         s = rep.summary
@@ -99,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
 
         pairs = evaluate_through_node(
             str(Path(args.checkpoint).resolve()), profile=args.profile, seeds=seeds,
-            duration_s=args.duration_s, device=args.device,
+            duration_s=args.duration_s, device=args.device, cube_jitter_m=args.cube_jitter,
             policy_params={'blend_steps': args.blend_steps, 'max_step_rad': args.max_step_rad,
                            'ensemble_coeff': -1.0 if args.ensemble_coeff is None
                            else args.ensemble_coeff},
@@ -114,7 +117,8 @@ def _run(args: argparse.Namespace) -> int:
         if dataset and not Path(dataset).is_dir():
             dataset = None
         for name, s in evaluate_baselines(profile, seeds, duration_s=args.duration_s,
-                                          dataset=dataset).items():
+                                          dataset=dataset,
+                                          cube_jitter_m=args.cube_jitter).items():
             rows.append((name, s.successes, s.n, {}))
             out[name] = _summary_json(s)
     print(f'{args.checkpoint}, seeds {seeds.start}..{seeds.stop - 1}:')

@@ -57,6 +57,7 @@ class RolloutConfig:
     obs_delay_s: float = 0.0           # faithful: observation age when the controller sees it
     blend_steps: int = 3               # seam crossfade, periods
     latency_margin_s: float | None = None   # request margin; None = half a period
+    cube_jitter_m: float | None = None      # sim cube start +- this, m; None = the sim's
 
     def __post_init__(self) -> None:
         if self.episodes <= 0 or self.duration_s <= 0:
@@ -83,23 +84,23 @@ def controller_policy(sim: Any, controller: PolicyController, *, obs_delay_s: fl
                       ) -> Callable[[dict[str, Any], float], NDArray[np.floating]]:
     """Wrap a controller as a policy of ``imitation_ros.sim.run_episode``.
 
-    Each period the controller gets the newest observation at least ``obs_delay_s`` old,
-    with its true time. A hold before any command passed keeps the sim's current target (the
-    arm stays where it is), exactly what "publish nothing" means to a position controller.
+    Each period the controller gets the observation taken ``obs_delay_s`` earlier (rounded to
+    whole control periods, as the sim's clock runs on physics steps), with its true time.
+    A hold before any command passed keeps the sim's current target (the arm stays where it
+    is), exactly what "publish nothing" means to a position controller.
     """
-    seen: deque[tuple[float, dict[str, Any]]] = deque()
+    delay = max(0, round(obs_delay_s * controller.config.period_s ** -1))
+    seen: deque[tuple[float, dict[str, Any]]] = deque(maxlen=delay + 1)
 
     def policy(obs: dict[str, Any], t_s: float) -> NDArray[np.floating]:
         if t_s == 0.0:
             controller.reset()
             seen.clear()
         seen.append((t_s, obs))
-        while len(seen) > 1 and seen[1][0] <= t_s - obs_delay_s + 1e-9:
-            seen.popleft()
-        t_obs, current = seen[0]
-        if t_obs > t_s - obs_delay_s + 1e-9:       # nothing old enough yet: as if missing
+        if len(seen) <= delay:                      # nothing old enough yet: as if missing
             verdict = controller.tick(t_s, None, None, missing='observation not arrived').verdict
         else:
+            t_obs, current = seen[0]
             verdict = controller.tick(t_s, current, t_obs).verdict
         return verdict.command if verdict.command is not None else sim.target
 
@@ -162,7 +163,7 @@ def evaluate_checkpoint(checkpoint: str | Path, profile: RobotProfile,
     runner = runner if runner is not None else load_checked(checkpoint, profile, cfg.device)
     wants_images = any(k.startswith(OBS_IMAGES) for k in runner.config.input_features)
     controller = make_controller(runner, profile, cfg)
-    sim = ArmSim(profile)
+    sim = ArmSim(profile, sim_config(cfg.cube_jitter_m))
     delay = cfg.obs_delay_s if cfg.timing == 'faithful' else 0.0
     try:
         seeds = range(cfg.first_seed, cfg.first_seed + cfg.episodes)
@@ -177,8 +178,18 @@ def evaluate_checkpoint(checkpoint: str | Path, profile: RobotProfile,
     return RolloutReport(cfg.timing, summary, stats)
 
 
+def sim_config(cube_jitter_m: float | None) -> Any:
+    """The sim's config with the cube jitter set (None: the sim's default config)."""
+    if cube_jitter_m is None:
+        return None
+    from imitation_ros.sim import ArmSimConfig
+
+    return ArmSimConfig(cube_jitter_m=cube_jitter_m)
+
+
 def evaluate_baselines(profile: RobotProfile, seeds: range, *, duration_s: float,
-                       dataset: str | Path | None) -> dict[str, Any]:
+                       dataset: str | Path | None, cube_jitter_m: float | None = None
+                       ) -> dict[str, Any]:
     """Success of the scripted expert (ceiling) and of blind replay (floor) on ``seeds``.
 
     Blind replay ignores observations and replays the demos' mean action trajectory
@@ -189,7 +200,7 @@ def evaluate_baselines(profile: RobotProfile, seeds: range, *, duration_s: float
     """
     from imitation_ros.sim import ArmSim, ScriptedExpert, evaluate, expert_policy
 
-    sim = ArmSim(profile)
+    sim = ArmSim(profile, sim_config(cube_jitter_m))
     try:
         out = {'expert': evaluate(sim, expert_policy(sim, ScriptedExpert(
             sim.geometry, sim.joint_names)), seeds, duration_s=duration_s)}
