@@ -11,7 +11,8 @@ wall-clock loops run for ``--seconds``:
 Both see the same synthetic observation (state = the last command, a random image). Printed
 per policy and rate: the error of the interval between consecutive commands sent (what the
 arm sees) against the period, |interval - period| p50/p99/max (ms), stalls (intervals over
-1.5 periods), and the inline/async ratio of p99. Then the largest joint step at chunk
+1.5 periods), and the inline/async ratio of p99; first, the same loop with no policy (the
+machine's own timer jitter, the floor of both). Then the largest joint step at chunk
 seams, on a simulated clock with the measured latency, blended (``--blend-steps``) vs not.
 Asserts nothing.
 
@@ -157,7 +158,8 @@ def seam_steps(runner, profile, period: float, latency_s: float, blend: int,  # 
         v = ctl.tick(t, obs.dict(), t).verdict
         if v.command is not None:     # a first-order follower: the state lags the command
             obs.state = (obs.state + 0.5 * (v.command - obs.state)).astype(np.float32)
-    return ctl.max_seam_step_rad, ctl.max_step_rad, ctl.seams
+    sent = ctl.ticks - sum(ctl.holds.values())
+    return ctl.max_seam_step_rad, ctl.max_step_rad, ctl.seams, sent
 
 
 def main() -> None:
@@ -180,6 +182,8 @@ def main() -> None:
     out = Path(args.out)
     rates = [float(r) for r in args.rates.split(',')]
     rows, seams = [], []
+    idle = {hz: _period_stats(_loop(lambda _t: None, 1 / hz, args.seconds), 1 / hz)
+            for hz in rates}                          # the machine's own timer jitter
     for name in args.policies.split(','):
         run = _checkpoint(out, name, profile)
         runner = load_policy(run, device='cpu')
@@ -202,6 +206,9 @@ def main() -> None:
     print(f'{"policy":10} {"Hz":>3} | {"inline p50":>10} {"p99":>7} {"max":>7} {"stalls":>6} | '
           f'{"async p50":>9} {"p99":>6} {"max":>6} {"stalls":>6} {"lat p50/p99":>11} | '
           f'{"p99 ratio":>9}')
+    for hz, a in idle.items():
+        print(f'{"(no policy)":10} {hz:3.0f} | {a["p50"]:10.2f} {a["p99"]:7.2f} {a["max"]:7.1f} '
+              f'{a["stalls"]:6d} |   the loop alone: this machine\'s timer jitter')
     for name, hz, a, b in rows:
         print(f'{name:10} {hz:3.0f} | {a["p50"]:10.2f} {a["p99"]:7.2f} {a["max"]:7.1f} '
               f'{a["stalls"]:6d} | {b["p50"]:9.2f} {b["p99"]:6.2f} {b["max"]:6.1f} '
@@ -212,6 +219,10 @@ def main() -> None:
     print(f'{"policy":10} {"latency ms":>10} | {"hard seam":>9} {"blended":>8} {"ratio":>6} | '
           f'{"largest other step":>18} {"seams":>6}')
     for name, lat, hard, soft in seams:
+        if not soft[3]:
+            print(f'{name:10} {lat * 1e3:10.0f} | every chunk arrived after its last row: '
+                  'nothing to execute (the chunk is shorter than the latency)')
+            continue
         print(f'{name:10} {lat * 1e3:10.0f} | {hard[0]:9.4f} {soft[0]:8.4f} '
               f'{hard[0] / max(soft[0], 1e-9):6.2f} | {max(hard[1], soft[1]):18.4f} '
               f'{soft[2]:6d}')

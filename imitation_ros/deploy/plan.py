@@ -121,7 +121,7 @@ class Plan:
         dropped = max(0, min(k_now, len(rows)))
         self.dropped_rows += dropped
         live = [c for c in self._chunks if c.end_s > now_s]
-        if self._chunks and self.ensemble_coeff is None and len(rows) > 1:
+        if self._chunks and self.ensemble_coeff is None and 1 < len(rows) > k_now:
             self.seams += 1             # one chunk follows another (blended while both cover)
             self._seam_start_s = now_s
             live = live[-1:]            # blend from the chunk that was executing
