@@ -18,6 +18,7 @@ for the time the newest observation was taken. Only the worker touches the polic
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -160,8 +161,16 @@ class DeferredWorker(InlineWorker):
         return res
 
 
+GIL_SWITCH_S = 0.0005     # the control thread waits at most about this for the GIL
+
+
 class ThreadWorker:
-    """Runs forward passes on one background thread (daemon), one request at a time."""
+    """Runs forward passes on one background thread (daemon), one request at a time.
+
+    The forward pass holds the GIL between torch kernels; Python's default switch interval
+    (5 ms) would let it delay the control tick by that much. The worker lowers the process's
+    switch interval to ``GIL_SWITCH_S`` (never raises it).
+    """
 
     def __init__(self, policy: ChunkPolicy, *, min_latency_s: float = 0.0,
                  name: str = 'policy-inference') -> None:
@@ -175,6 +184,7 @@ class ThreadWorker:
         """
         self.policy = policy
         self.min_latency_s = min_latency_s
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self._cv = threading.Condition()
         self._request: InferenceRequest | None = None
         self._result: InferenceResult | None = None
