@@ -42,6 +42,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--blend-steps', type=int, default=3, help='seam crossfade, periods')
     p.add_argument('--max-step-rad', type=float, default=0.0,
                    help='extra step cap per period, rad (0: the profile velocity limit only)')
+    p.add_argument('--max-lead-rad', type=float, default=0.5,
+                   help='target at most this far from the measured position, rad (0 = off); '
+                        'the policy node\'s default')
+    p.add_argument('--enable-ramp-s', type=float, default=1.0,
+                   help='each episode ramps in from the arm\'s pose over this long, s')
     p.add_argument('--ensemble-coeff', type=float, default=None,
                    help='ACT temporal ensembling weight (default off)')
     p.add_argument('--baselines', action='store_true',
@@ -91,8 +96,9 @@ def _run(args: argparse.Namespace) -> int:
                             ensemble_coeff=args.ensemble_coeff, timing=timing,
                             latency_s=args.latency_s, time_scale=args.time_scale,
                             obs_delay_s=obs_delay, blend_steps=args.blend_steps,
-                            cube_jitter_m=args.cube_jitter,
-                            safety=SafetyConfig(max_step_rad=args.max_step_rad))
+                            cube_jitter_m=args.cube_jitter, enable_ramp_s=args.enable_ramp_s,
+                            safety=SafetyConfig(max_step_rad=args.max_step_rad,
+                                                max_lead_rad=args.max_lead_rad))
         rep = evaluate_checkpoint(args.checkpoint, profile, cfg, progress=True, runner=runner)
         s = rep.summary
         rows.append((timing, s.successes, s.n, rep.stats))
@@ -104,6 +110,8 @@ def _run(args: argparse.Namespace) -> int:
             str(Path(args.checkpoint).resolve()), profile=args.profile, seeds=seeds,
             duration_s=args.duration_s, device=args.device, cube_jitter_m=args.cube_jitter,
             policy_params={'blend_steps': args.blend_steps, 'max_step_rad': args.max_step_rad,
+                           'max_lead_rad': args.max_lead_rad,
+                           'enable_ramp_s': args.enable_ramp_s,
                            'ensemble_coeff': -1.0 if args.ensemble_coeff is None
                            else args.ensemble_coeff},
             log_dir=Path(args.node_logs))

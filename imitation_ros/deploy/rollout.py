@@ -50,13 +50,16 @@ class RolloutConfig:
     duration_s: float = 8.0            # episode length (the expert's timeout)
     device: str = 'cpu'
     ensemble_coeff: float | None = None
-    safety: SafetyConfig = SafetyConfig(max_step_rad=0.1)
+    safety: SafetyConfig = SafetyConfig(max_lead_rad=0.5)    # the node's defaults
     timing: Timing = 'faithful'
     latency_s: float | None = None     # faithful: fixed latency; None = measured x time_scale
     time_scale: float = 1.0            # faithful: sim seconds per wall second of compute
     obs_delay_s: float = 0.0           # faithful: observation age when the controller sees it
+    # The policy node's defaults (PolicyNodeConfig), so the evaluation runs what it runs:
     blend_steps: int = 3               # seam crossfade, periods
-    latency_margin_s: float | None = None   # request margin; None = half a period
+    latency_margin_s: float | None = None   # request margin; None: 0.01 s (stop-the-world 0)
+    max_plan_age_s: float = 1.0        # hold rows predicted from older observations
+    enable_ramp_s: float = 1.0         # each episode ramps in from the arm's pose (~/enable)
     cube_jitter_m: float | None = None      # sim cube start +- this, m; None = the sim's
 
     def __post_init__(self) -> None:
@@ -114,12 +117,13 @@ def make_controller(runner: Any, profile: RobotProfile, cfg: RolloutConfig
     safety = SafetyFilter.from_profile(profile, cfg.safety, period_s=period)
     faithful = cfg.timing == 'faithful'
     margin = cfg.latency_margin_s if cfg.latency_margin_s is not None else (
-        0.5 * period if faithful else 0.0)
+        0.01 if faithful else 0.0)
     worker = (DeferredWorker(runner, latency_s=cfg.latency_s, time_scale=cfg.time_scale)
               if faithful else InlineWorker(runner))
     ccfg = ControllerConfig(period_s=period, blend_steps=cfg.blend_steps,
                             ensemble_coeff=cfg.ensemble_coeff, latency_margin_s=margin,
-                            latency_prior_s=cfg.latency_s or 0.0)
+                            latency_prior_s=cfg.latency_s or 0.0,
+                            max_plan_age_s=cfg.max_plan_age_s, enable_ramp_s=cfg.enable_ramp_s)
     return PolicyController(runner, safety, config=ccfg, worker=worker)
 
 

@@ -65,3 +65,15 @@ def test_stop_the_world_answers_at_once() -> None:
     assert isinstance(ctl.worker, InlineWorker)
     assert pol.seen[0] == 0.5 and not np.allclose(outs[0], 0.123)
     assert ctl.latency.p99 == 0.0
+
+
+def test_evaluation_defaults_are_the_node_defaults() -> None:
+    from imitation_ros.deploy.config import PolicyNodeConfig
+
+    node = PolicyNodeConfig(checkpoint='x')
+    ev = RolloutConfig()
+    assert (ev.blend_steps, ev.max_plan_age_s, ev.enable_ramp_s) == (
+        node.blend_steps, node.max_plan_age_s, node.enable_ramp_s)
+    assert (ev.safety.max_lead_rad, ev.safety.velocity_scale, ev.safety.max_step_rad,
+            ev.safety.stale_obs_s) == (node.max_lead_rad, node.velocity_scale,
+                                       node.max_step_rad, node.stale_obs_s)
