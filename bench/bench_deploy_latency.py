@@ -159,7 +159,8 @@ def seam_steps(runner, profile, period: float, latency_s: float, blend: int,  # 
         if v.command is not None:     # a first-order follower: the state lags the command
             obs.state = (obs.state + 0.5 * (v.command - obs.state)).astype(np.float32)
     sent = ctl.ticks - sum(ctl.holds.values())
-    return ctl.max_seam_step_rad, ctl.max_step_rad, ctl.seams, sent
+    return (ctl.max_seam_step_rad, ctl.max_step_rad, ctl.seams, sent,
+            ctl.mean_step(seam=True), ctl.mean_step(seam=False))
 
 
 def main() -> None:
@@ -216,16 +217,16 @@ def main() -> None:
               f'{a["p99"] / max(b["p99"], 1e-3):9.1f}')
     print(f'\nlargest joint step at chunk seams (simulated clock, measured p99 latency, '
           f'{1 / period:.0f} Hz), rad; the velocity cap bounds both')
-    print(f'{"policy":10} {"latency ms":>10} | {"hard seam":>9} {"blended":>8} {"ratio":>6} | '
-          f'{"largest other step":>18} {"seams":>6}')
+    print(f'{"policy":10} {"latency ms":>10} | {"max: hard":>9} {"blended":>8} {"ratio":>6} | '
+          f'{"mean: hard":>10} {"blended":>8} {"other steps":>11} | {"seams":>6}')
     for name, lat, hard, soft in seams:
         if not soft[3]:
             print(f'{name:10} {lat * 1e3:10.0f} | every chunk arrived after its last row: '
                   'nothing to execute (the chunk is shorter than the latency)')
             continue
         print(f'{name:10} {lat * 1e3:10.0f} | {hard[0]:9.4f} {soft[0]:8.4f} '
-              f'{hard[0] / max(soft[0], 1e-9):6.2f} | {max(hard[1], soft[1]):18.4f} '
-              f'{soft[2]:6d}')
+              f'{hard[0] / max(soft[0], 1e-9):6.2f} | {hard[4]:10.4f} {soft[4]:8.4f} '
+              f'{hard[5]:11.4f} | {soft[2]:6d}')
 
 
 if __name__ == '__main__':

@@ -122,6 +122,7 @@ class PolicyController:
         self.holds: Counter[str] = Counter()
         self.max_step_rad = 0.0
         self.max_seam_step_rad = 0.0
+        self._step_sums = {True: [0.0, 0], False: [0.0, 0]}     # seam tick? -> [sum, n]
 
     @property
     def seams(self) -> int:
@@ -161,9 +162,16 @@ class PolicyController:
             'queue_depth': self.queue_depth(now_s), 'seams': self.seams,
             'stalls': self.stalls, 'dropped_rows': self.plan.dropped_rows,
             'policy_errors': self.errors,
-            'max_seam_step_rad': round(self.max_seam_step_rad, 5)}
+            'max_seam_step_rad': round(self.max_seam_step_rad, 5),
+            'mean_seam_step_rad': round(self.mean_step(seam=True), 5),
+            'mean_step_rad': round(self.mean_step(seam=False), 5)}
         out.update({f'hold_{k}': v for k, v in sorted(self.holds.items())})
         return out
+
+    def mean_step(self, *, seam: bool) -> float:
+        """Mean of the largest joint step per period, at seams or elsewhere, rad."""
+        total, n = self._step_sums[seam]
+        return total / n if n else 0.0
 
     def tick(self, now_s: float, obs: Mapping[str, Any] | None, obs_time_s: float | None,
              *, missing: str = '', trajectory: bool = False) -> TickResult:
@@ -217,6 +225,9 @@ class PolicyController:
             self.max_step_rad = max(self.max_step_rad, step)
             if seam_tick:
                 self.max_seam_step_rad = max(self.max_seam_step_rad, step)
+            acc = self._step_sums[bool(seam_tick)]
+            acc[0] += step
+            acc[1] += 1
         self._last_cmd = verdict.command
         offsets, points = (np.zeros(0), np.zeros((0, 0)))
         if trajectory and verdict.command is not None:
