@@ -186,13 +186,13 @@ class PolicyController:
             trajectory: Also return the rest of the chunk, filtered point by point.
         """
         self.ticks += 1
+        took = self._collect(now_s)          # a chunk may land while a stream is missing
         if obs is None or obs_time_s is None:
             return self._held(self.safety.hold(
                 f'observation incomplete: {missing or "no observation"}', 'missing_stream'))
         age = now_s - obs_time_s
         measured = np.asarray(obs[OBS_STATE], dtype=np.float64).reshape(-1)
         fresh = age <= self.safety.config.stale_obs_s and bool(np.all(np.isfinite(measured)))
-        took = self._collect(now_s)
         if fresh:
             self._history.append(obs)
             if not self.worker.busy and self._wants_chunk(now_s):
