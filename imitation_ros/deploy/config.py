@@ -9,18 +9,26 @@ from imitation_ros.errors import ConfigError
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PolicyNodeConfig:
-    """Parameters of ``policy_node``."""
+    """Parameters of ``policy_node`` (units in the comments)."""
 
     profile: str = 'sim_arm.yaml'        # robot profile: path, or file name under config/
     checkpoint: str = ''                 # training output dir, checkpoint or pretrained_model
     device: str = 'auto'                 # auto | cpu | cuda | cuda:N
     rate_hz: float = 0.0                 # control rate, Hz; 0 = the profile's fps
-    max_step_rad: float = 0.05           # largest change of any joint per control period, rad
+    velocity_scale: float = 1.0          # step cap = profile max_velocity_rad_s x this x period
+    max_step_rad: float = 0.0            # extra cap on any joint's change per period, rad; 0 = off
+    max_lead_rad: float = 0.5            # target at most this far from measured, rad; 0 = off
     stale_obs_s: float = 0.2             # hold when the newest observation is older, s
     limit_margin_rad: float = 0.0        # keep this far inside the joint limits, rad
-    ensemble_coeff: float = -1.0         # ACT temporal ensembling weight; < 0 = off
+    ensemble_coeff: float = -1.0         # ACT temporal ensembling weight m; < 0 = off
+    blend_steps: int = 3                 # seam crossfade between chunks, control periods
+    latency_margin_s: float = 0.01       # request a chunk this much before p99 latency needs, s
+    latency_prior_s: float = 0.1         # latency assumed before the first measurement, s
+    max_plan_age_s: float = 1.0          # hold rows predicted from older observations, s; 0 = off
+    enable_ramp_s: float = 1.0           # ramp from the measured pose to the policy's, s
+    min_inference_s: float = 0.0         # pad each forward pass to this long (rehearsal), s
     command: Literal['profile', 'forward', 'trajectory'] = 'profile'  # command interface
-    trajectory_time_s: float = 0.0       # JointTrajectory time_from_start; 0 = one period, s
+    trajectory_points: int = 0           # JointTrajectory points after the first; 0 = rest of chunk
     enabled: bool = True                 # start commanding at once (else wait for ~/enable)
 
     def __post_init__(self) -> None:
@@ -30,6 +38,8 @@ class PolicyNodeConfig:
         if self.rate_hz < 0 or self.rate_hz > 1000:
             msg = f'policy: parameter rate_hz must be in [0, 1000], got {self.rate_hz}'
             raise ConfigError(msg)
-        if self.trajectory_time_s < 0:
-            msg = f'policy: trajectory_time_s must be >= 0, got {self.trajectory_time_s}'
-            raise ConfigError(msg)
+        for name in ('latency_margin_s', 'latency_prior_s', 'max_plan_age_s', 'enable_ramp_s',
+                     'min_inference_s', 'blend_steps', 'trajectory_points'):
+            if getattr(self, name) < 0:
+                msg = f'policy: parameter {name} must be >= 0, got {getattr(self, name)}'
+                raise ConfigError(msg)

@@ -1,19 +1,33 @@
-"""Policy node ``policy``: a trained checkpoint driving the arm, behind the safety filter.
+"""Policy node ``policy``: a trained checkpoint driving the arm, never blocking its loop.
 
 Subscribes the profile's state and camera topics, assembles the observation at every control
 tick with the converter's own resampler (``frames.FrameAssembler``: newest message at or
-before the tick, per-stream maximum age), runs ``deploy.PolicyController`` (chunking,
-ensembling, safety filter) and publishes the command on the profile's forward
-(``std_msgs/Float64MultiArray``) or trajectory (``trajectory_msgs/JointTrajectory``) topic.
-Stale, missing or non-finite input holds; nothing is published before a command is safe.
-Services ``~/enable`` (SetBool) and ``~/reset`` (Trigger); ``/diagnostics`` at 1 Hz.
+before the tick, per-stream maximum age) and runs ``deploy.PolicyController``: the forward
+pass runs on a worker thread (``deploy.ThreadWorker``) while the current chunk executes; the
+tick only picks up chunks, blends seams, filters and publishes, so the period holds however
+slow the policy is. Publishes on the profile's forward topic (``std_msgs/Float64MultiArray``,
+one value per joint per tick) or trajectory topic (``trajectory_msgs/JointTrajectory``: this
+tick's command at ``time_from_start`` 0, stamped with the time it applies, then the rest of the
+chunk, each point clamped and velocity-capped). Stale, missing or non-finite input holds;
+nothing is published before a command is safe. Services ``~/enable`` (SetBool; ramps in from
+the measured pose) and ``~/reset`` (Trigger). ``/diagnostics`` and one log line every second:
+latency p50/p99, queue depth, seams, stalls, holds by kind, control period error.
 """
 from __future__ import annotations
 
 import sys
+from collections import deque
 from functools import partial
 
-from imitation_ros.deploy import PolicyController, SafetyConfig, SafetyFilter
+import numpy as np
+
+from imitation_ros.deploy import (
+    ControllerConfig,
+    PolicyController,
+    SafetyConfig,
+    SafetyFilter,
+    ThreadWorker,
+)
 from imitation_ros.deploy.config import PolicyNodeConfig
 from imitation_ros.errors import ConfigError, ImitationRosError
 from imitation_ros.frames import FrameAssembler
@@ -47,15 +61,24 @@ class PolicyNode(Node):
             msg = (f'{cfg.checkpoint}: trained on joints {runner.joint_names}, profile '
                    f'{self.profile.path} has {list(self.profile.joint_names)}')
             raise ConfigError(msg)
+        self.period_s = 1.0 / (cfg.rate_hz or self.profile.fps)
         safety = SafetyFilter.from_profile(self.profile, SafetyConfig(
-            max_step_rad=cfg.max_step_rad, stale_obs_s=cfg.stale_obs_s,
-            limit_margin_rad=cfg.limit_margin_rad))
-        self.ctl = PolicyController(runner, safety, ensemble_coeff=(
-            cfg.ensemble_coeff if cfg.ensemble_coeff >= 0 else None))
+            max_step_rad=cfg.max_step_rad, velocity_scale=cfg.velocity_scale,
+            stale_obs_s=cfg.stale_obs_s, limit_margin_rad=cfg.limit_margin_rad,
+            max_lead_rad=cfg.max_lead_rad), period_s=self.period_s)
+        self.ctl = PolicyController(runner, safety, worker=ThreadWorker(
+            runner, min_latency_s=cfg.min_inference_s), config=ControllerConfig(
+            period_s=self.period_s, blend_steps=cfg.blend_steps,
+            ensemble_coeff=cfg.ensemble_coeff if cfg.ensemble_coeff >= 0 else None,
+            latency_margin_s=cfg.latency_margin_s, latency_prior_s=cfg.latency_prior_s,
+            max_plan_age_s=cfg.max_plan_age_s, enable_ramp_s=cfg.enable_ramp_s))
         self.frames = FrameAssembler(self.profile, keep_s=2.0)
-        self.obs_keys = [k for k in self.frames.keys if k != ACTION]
-        self.cfg, self.enabled, self.counts = cfg, cfg.enabled, {'pass': 0, 'hold': 0,
-                                                                 'clamped': 0, 'step_capped': 0}
+        used = set(runner.config.input_features)       # a state-only policy ignores cameras
+        self.obs_keys = [k for k in self.frames.keys if k != ACTION and k in used]
+        self.cfg, self.enabled = cfg, cfg.enabled
+        self._t0_ns: int | None = None
+        self._last_tick_ns: int | None = None
+        self._period_err_s: deque[float] = deque(maxlen=300)
         topics = {self.profile.state.topic: self.profile.state.type}
         topics.update({c.topic: c.type for c in self.profile.cameras})
         for topic, type_name in topics.items():
@@ -74,15 +97,21 @@ class PolicyNode(Node):
         self.diag = self.create_publisher(DiagnosticArray, '/diagnostics', qos_profile('reliable'))
         self.create_service(SetBool, '~/enable', self._on_enable)
         self.create_service(Trigger, '~/reset', self._on_reset)
-        self.period_s = 1.0 / (cfg.rate_hz or self.profile.fps)
         self.create_timer(self.period_s, self._tick)
         self.create_timer(1.0, self._publish_diag)
         self.get_logger().info(
             f'policy {runner.policy_type} from {cfg.checkpoint} at {1 / self.period_s:.1f} Hz, '
-            f'{mode} commands, {"enabled" if self.enabled else "waiting for ~/enable"}')
+            f'{mode} commands, step cap {np.round(safety.step_cap(), 4).tolist()} rad/period, '
+            f'{"enabled" if self.enabled else "waiting for ~/enable"}')
 
     def _now(self) -> int:
         return self.get_clock().now().nanoseconds
+
+    def _t(self, ns: int) -> float:
+        """Controller time: s since the first tick (keeps float precision)."""
+        if self._t0_ns is None:
+            self._t0_ns = ns
+        return (ns - self._t0_ns) / NS
 
     def _on_msg(self, topic: str, msg: object) -> None:
         try:
@@ -92,44 +121,55 @@ class PolicyNode(Node):
                                       throttle_duration_sec=1.0)
 
     def _tick(self) -> None:
+        now = self._now()
+        if self._last_tick_ns is not None:
+            self._period_err_s.append((now - self._last_tick_ns) / NS - self.period_s)
+        self._last_tick_ns = now
         if not self.enabled:
             return
-        now = self._now()
+        t = self._t(now)
         looks = self.frames.lookup(now)
         missing = {k: looks[k].reason for k in self.obs_keys if not looks[k].ok}
         if missing:      # a stream is silent or older than its max_age_s: hold, say which
-            verdict = self.ctl.safety.hold(
-                'observation ' + ', '.join(f'{k} {r}' for k, r in missing.items()))
+            res = self.ctl.tick(t, None, None, missing=', '.join(
+                f'{k} {r}' for k, r in missing.items()))
         else:
             obs = {k: looks[k].value for k in self.obs_keys}
-            verdict = self.ctl.step(obs, max(looks[k].age_ns for k in self.obs_keys) / NS)
-        self.counts[verdict.action] += 1
+            oldest = max(looks[k].age_ns for k in self.obs_keys)
+            res = self.ctl.tick(t, obs, t - oldest / NS, trajectory=self.mode == 'trajectory')
+        verdict = res.verdict
         if verdict.reasons:
             self.get_logger().warning(f'{verdict.action}: {"; ".join(verdict.reasons)}',
                                       throttle_duration_sec=1.0)
         if verdict.command is not None:
-            self._publish(verdict.command, now)
+            self._publish(verdict.command, now, res.traj_offsets_s, res.traj_points)
 
-    def _publish(self, cmd: object, now: int) -> None:
-        values = [float(v) for v in cmd]
+    def _publish(self, cmd: np.ndarray, now: int, offsets: np.ndarray,
+                 points: np.ndarray) -> None:
         if self.mode == 'forward':
             msg = Float64MultiArray()
-            msg.data = values
-        else:
-            msg = JointTrajectory()
-            set_stamp(msg.header, now)
-            msg.joint_names = list(self.profile.joint_names)
+            msg.data = [float(v) for v in cmd]
+            self.pub.publish(msg)
+            return
+        msg = JointTrajectory()
+        set_stamp(msg.header, now)           # the time the first point applies
+        msg.joint_names = list(self.profile.joint_names)
+        n = self.cfg.trajectory_points
+        times = [0.0, *(offsets[:n] if n else offsets)]
+        rows = [cmd, *(points[:n] if n else points)]
+        out = []
+        for t, row in zip(times, rows, strict=True):
             point = JointTrajectoryPoint()
-            point.positions = values
-            t = self.cfg.trajectory_time_s or self.period_s
-            point.time_from_start.sec = int(t)
-            point.time_from_start.nanosec = int((t % 1) * NS)
-            msg.points = [point]
+            point.positions = [float(v) for v in row]
+            ns = int(round(t * NS))
+            point.time_from_start.sec, point.time_from_start.nanosec = ns // NS, ns % NS
+            out.append(point)
+        msg.points = out
         self.pub.publish(msg)
 
     def _on_enable(self, request: object, response: object) -> object:
         self.enabled = bool(request.data)
-        self.ctl.reset()
+        self.ctl.reset()                     # the next command ramps in from the arm's pose
         response.success, response.message = True, f'enabled={self.enabled}'
         self.get_logger().info(response.message)
         return response
@@ -140,17 +180,40 @@ class PolicyNode(Node):
         response.success, response.message = True, 'policy state reset'
         return response
 
+    def _period_stats(self) -> tuple[float, float]:
+        if not self._period_err_s:
+            return 0.0, 0.0
+        err = np.abs(np.fromiter(self._period_err_s, float)) * 1e3
+        return float(np.percentile(err, 50)), float(np.percentile(err, 99))
+
     def _publish_diag(self) -> None:
+        now = self._now()
+        stats = self.ctl.stats(0.0 if self._t0_ns is None else self._t(now))
+        p50, p99 = self._period_stats()
+        stats.update(period_err_p50_ms=round(p50, 3), period_err_p99_ms=round(p99, 3),
+                     enabled=int(self.enabled))
+        holds = sum(v for k, v in stats.items() if k.startswith('hold_'))
         arr = DiagnosticArray()
-        set_stamp(arr.header, self._now())
+        set_stamp(arr.header, now)
         status = DiagnosticStatus()
         status.name, status.hardware_id = f'{self.get_name()}: policy', self.profile.name
-        held = self.counts['hold']
-        status.level = DiagnosticStatus.WARN if held else DiagnosticStatus.OK
-        status.message = f'{sum(self.counts.values())} ticks, {held} held'
-        status.values = [KeyValue(key=k, value=str(v)) for k, v in self.counts.items()]
+        bad = holds or stats['stalls'] or stats['policy_errors']
+        status.level = DiagnosticStatus.WARN if bad else DiagnosticStatus.OK
+        status.message = (f'{stats["ticks"]} ticks, {holds} held, {stats["stalls"]} stalls, '
+                          f'latency p50 {stats["latency_p50_ms"]} ms p99 '
+                          f'{stats["latency_p99_ms"]} ms')
+        status.values = [KeyValue(key=k, value=str(v)) for k, v in stats.items()]
         arr.status = [status]
         self.diag.publish(arr)
+        self.get_logger().info(
+            f'{status.message}, queue {stats["queue_depth"]}, seams {stats["seams"]}, '
+            f'period error p50 {p50:.2f} ms p99 {p99:.2f} ms, holds '
+            f'{ {k[5:]: v for k, v in stats.items() if k.startswith("hold_")} }')
+
+    def destroy_node(self) -> None:
+        """Stop the inference thread."""
+        self.ctl.close()
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,79 +1,107 @@
-"""Safety filter and chunk queue.
+"""Safety filter.
 
 Regressions pinned:
-- commands are clamped to limits and the step is capped per period;
-- stale, missing or non-finite input holds the last safe command, never zeros;
+- commands are clamped to limits; the step per period is capped at the profile's
+  max_velocity_rad_s x period (and max_step_rad when set);
+- the target never leads the measured position by more than max_lead_rad;
+- stale, missing or non-finite input holds the last safe command, never zeros, with a kind;
 - before any command passed, a hold publishes nothing (None), not a zero vector;
-- temporal ensembling averages every chunk covering a step, oldest weighted most.
+- trajectory points are clamped and velocity-capped point after point.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from imitation_ros.deploy import ChunkQueue, SafetyConfig, SafetyFilter
-from imitation_ros.errors import ConfigError
+from imitation_ros.deploy import SafetyConfig, SafetyFilter
+from imitation_ros.errors import ConfigError, SafetyError
 from imitation_ros.profile import load_profile
 from imitation_ros.resources import config_path
 
 
 @pytest.fixture
-def filt() -> SafetyFilter:
-    prof = load_profile(config_path('sim_arm.yaml'))
-    return SafetyFilter.from_profile(prof, SafetyConfig(max_step_rad=0.1, stale_obs_s=0.2))
+def prof():  # noqa: ANN201
+    return load_profile(config_path('sim_arm.yaml'))
+
+
+@pytest.fixture
+def filt(prof) -> SafetyFilter:  # noqa: ANN001
+    return SafetyFilter.from_profile(prof, SafetyConfig(stale_obs_s=0.2))
+
+
+def test_step_cap_derives_from_profile_velocity(prof, filt: SafetyFilter) -> None:  # noqa: ANN001
+    vel = np.array(prof.limits.max_velocity_rad_s)
+    assert filt.step_cap() == pytest.approx(vel / prof.fps)
+    half = SafetyFilter.from_profile(prof, SafetyConfig(velocity_scale=0.5), period_s=0.02)
+    assert half.step_cap() == pytest.approx(vel * 0.5 * 0.02)
+    tight = SafetyFilter.from_profile(prof, SafetyConfig(max_step_rad=0.01))
+    assert tight.step_cap() == pytest.approx(np.minimum(vel / prof.fps, 0.01))
+    with pytest.raises(SafetyError, match='step cap'):
+        SafetyFilter(np.zeros(2) - 1, np.ones(2), SafetyConfig())
 
 
 def test_clamp_and_step_cap(filt: SafetyFilter) -> None:
+    cap = filt.step_cap()
     meas = np.zeros(6) + 0.5
     cmd = meas.copy()
     cmd[0] = 10.0                       # beyond upper limit 2.0 and a huge step
     v = filt.filter(cmd, meas, 0.01)
     assert v.command is not None
-    assert v.command[0] == pytest.approx(0.6)          # step-capped from measured
+    assert v.command[0] == pytest.approx(0.5 + cap[0])     # step-capped from measured
     assert v.action == 'step_capped'
     assert any('clamped' in r for r in v.reasons) and 'shoulder_pan' in v.reasons[0]
-    for _ in range(30):
+    for _ in range(60):
         v = filt.filter(cmd, meas, 0.01)
     assert v.command[0] == pytest.approx(2.0)          # converges to the limit, not beyond
     assert v.action == 'clamped'
 
 
+def test_lead_over_measured_is_bounded(prof) -> None:  # noqa: ANN001
+    f = SafetyFilter.from_profile(prof, SafetyConfig(max_lead_rad=0.1))
+    meas = np.zeros(6)                  # the arm is stuck at 0
+    for _ in range(30):
+        v = f.filter(np.full(6, 0.9), meas, 0.0)
+    assert np.all(np.abs(v.command - meas) <= 0.1 + 1e-12)
+    assert v.action == 'step_capped'
+
+
 def test_hold_on_stale_nan_and_missing(filt: SafetyFilter) -> None:
     meas = np.full(6, 0.3)
-    assert filt.filter(meas, None, None).command is None       # nothing sent yet: no zeros
+    none = filt.filter(meas, None, None)
+    assert none.command is None and none.kind == 'no_observation'   # nothing sent: no zeros
     first = filt.filter(meas + 0.05, meas, 0.0)
     assert first.action == 'pass'
-    stale = filt.filter(meas + 0.08, meas, 0.5)
-    assert stale.action == 'hold' and np.array_equal(stale.command, first.command)
+    stale = filt.filter(meas + 0.06, meas, 0.5)
+    assert stale.action == 'hold' and stale.kind == 'stale'
+    assert np.array_equal(stale.command, first.command)
     nan_cmd = meas.copy()
     nan_cmd[2] = np.nan
     held = filt.filter(nan_cmd, meas, 0.0)
-    assert held.action == 'hold' and 'elbow_flex' in held.reasons[0]
+    assert held.action == 'hold' and held.kind == 'non_finite' and 'elbow_flex' in held.reasons[0]
     assert np.array_equal(held.command, first.command)
     assert not np.any(held.command == 0.0)
     short = filt.filter(np.ones(3), meas, 0.0)
     assert short.action == 'hold' and 'expected 6' in short.reasons[0]
+    bad_state = filt.filter(meas, np.full(6, np.nan), 0.0)
+    assert bad_state.kind == 'bad_state' and np.array_equal(bad_state.command, first.command)
+
+
+def test_trajectory_points_clamped_and_capped(filt: SafetyFilter) -> None:
+    start = np.full(6, 0.5)
+    times = np.array([0.1, 0.2, 0.3])
+    pts = np.array([np.full(6, 5.0), np.full(6, np.nan), np.full(6, -5.0)])
+    out = filt.filter_trajectory(start, times, pts)
+    assert np.all(out >= filt.lower) and np.all(out <= filt.upper)
+    cap_per_s = filt.step_cap() * 30              # rad/s
+    steps = np.abs(np.diff(np.vstack([start, out]), axis=0))
+    assert np.all(steps <= cap_per_s * 0.1 + 1e-9)
+    assert np.array_equal(out[1], out[0])         # a non-finite point repeats the previous
 
 
 def test_bad_config() -> None:
     with pytest.raises(ConfigError, match='max_step_rad'):
-        SafetyConfig(max_step_rad=0)
-
-
-def test_chunk_queue_plain_and_ensemble() -> None:
-    q = ChunkQueue()
-    q.push(np.array([[1.0], [2.0], [3.0]]))
-    assert [q.pop()[0] for _ in range(3)] == [1.0, 2.0, 3.0]
-    assert q.pop() is None
-    e = ChunkQueue(ensemble_coeff=0.0)       # equal weights: a plain mean
-    e.push(np.array([[0.0], [10.0], [20.0]]))
-    assert e.pop()[0] == 0.0
-    e.push(np.array([[12.0], [22.0]]))       # predicted one step later
-    assert e.pop()[0] == pytest.approx(11.0)
-    assert e.pop()[0] == pytest.approx(21.0)
-    w = ChunkQueue(ensemble_coeff=1.0)
-    w.push(np.array([[0.0], [0.0]]))
-    w.pop()
-    w.push(np.array([[1.0]]))
-    # oldest chunk (value 0) weight 1, newer chunk (value 1) weight exp(-1)
-    assert w.pop()[0] == pytest.approx(np.exp(-1.0) / (1 + np.exp(-1.0)))
+        SafetyConfig(max_step_rad=-1)
+    with pytest.raises(ConfigError, match='velocity_scale'):
+        SafetyConfig(velocity_scale=1.5)
+    with pytest.raises(ConfigError, match='max_lead_rad'):
+        SafetyConfig(max_lead_rad=-0.1)

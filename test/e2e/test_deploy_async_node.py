@@ -1,0 +1,152 @@
+"""policy_node with a policy slower than several control periods, driving sim_node over DDS.
+
+A tiny ACT checkpoint (chunks of 16 rows) and ``min_inference_s`` = 0.2 s (6 control periods
+at 30 Hz): the node must keep commanding every period while the worker thread infers.
+Trajectory output is checked message by message, on what the probe received.
+
+Regressions pinned:
+- JointTrajectory: the profile's joint names; first point at time_from_start 0, then the rest
+  of the chunk on the control-period grid; every point inside the joint limits; no step
+  between points or between the commands of consecutive messages above the velocity cap;
+- the node publishes many commands per forward pass (the tick does not wait for inference),
+  reports latency, queue depth, seams and holds on /diagnostics;
+- the simulated arm follows.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imitation_ros.profile import load_profile
+from imitation_ros.resources import config_path
+
+pytestmark = pytest.mark.e2e
+
+PROBE = r'''
+import json, sys, time
+from imitation_ros import graph
+from imitation_ros.graph import Node, msg_type, qos_profile, spin_once
+graph.init([sys.argv[0]])
+node = Node('policy_probe')
+trajs, states, diags = [], [], []
+
+def on_traj(m):
+    trajs.append({'stamp': m.header.stamp.sec * 10**9 + m.header.stamp.nanosec,
+                  'names': list(m.joint_names),
+                  'tfs': [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9
+                          for p in m.points],
+                  'pos': [list(map(float, p.positions)) for p in m.points]})
+
+def on_diag(m):
+    for s in m.status:
+        if s.name.endswith('policy'):
+            diags.append({kv.key: kv.value for kv in s.values})
+
+node.create_subscription(msg_type('trajectory_msgs/msg/JointTrajectory'),
+                         '/arm_controller/joint_trajectory', on_traj, qos_profile('reliable', 100))
+node.create_subscription(msg_type('sensor_msgs/msg/JointState'), '/joint_states',
+                         lambda m: states.append(list(map(float, m.position))),
+                         qos_profile('reliable', 200))
+node.create_subscription(msg_type('diagnostic_msgs/msg/DiagnosticArray'), '/diagnostics',
+                         on_diag, qos_profile('reliable', 20))
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    spin_once(node, timeout_sec=0.05)
+json.dump({'trajs': trajs, 'states': states, 'diags': diags}, open(sys.argv[2], 'w'))
+node.destroy_node()
+graph.try_shutdown()
+'''
+
+
+@pytest.fixture(scope='module')
+def act_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny ACT (chunk 16) trained a few steps on a synthetic dataset with the sim's features."""
+    from imitation_ros.learn import TrainConfig, train
+    from imitation_ros.learn.synthetic import make_synthetic_dataset
+
+    tmp = tmp_path_factory.mktemp('act')
+    profile = load_profile(config_path('sim_arm.yaml'))
+    ds = make_synthetic_dataset(tmp / 'ds', profile, n_episodes=3, n_frames=20)
+    train(TrainConfig(dataset=ds, policy='act', output_dir=tmp / 'run', steps=4, batch_size=4,
+                      val_every=4, save_every=4, device='cpu', progress=False,
+                      policy_overrides={'chunk_size': 16, 'n_action_steps': 16,
+                                        'dim_model': 32, 'n_heads': 2, 'dim_feedforward': 64,
+                                        'n_encoder_layers': 1, 'n_vae_encoder_layers': 1,
+                                        'vision_backbone': 'resnet18'}))
+    return tmp / 'run'
+
+
+def _start(python: str, env: dict[str, str], module: str, *ros_args: str,
+           log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([python, '-m', module, '--ros-args', *ros_args], env=env,
+                            stdout=log.open('wb'), stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_slow_policy_trajectory_every_period(
+        act_checkpoint: Path, node_env: dict[str, str], python: str, tmp_path: Path) -> None:
+    profile = load_profile(config_path('sim_arm.yaml'))
+    lower, upper = np.array(profile.limits.lower_rad), np.array(profile.limits.upper_rad)
+    period = 1.0 / profile.fps
+    vel = np.array(profile.limits.max_velocity_rad_s)
+    sim = _start(python, node_env, 'imitation_ros.nodes.sim_node', log=tmp_path / 'sim.log')
+    policy = _start(python, node_env, 'imitation_ros.nodes.policy_node',
+                    '-p', f'checkpoint:={act_checkpoint}', '-p', 'device:=cpu',
+                    '-p', 'command:=trajectory', '-p', 'min_inference_s:=0.2',
+                    '-p', 'enable_ramp_s:=0.3', '-p', 'stale_obs_s:=0.3',
+                    log=tmp_path / 'policy.log')
+    try:
+        out = tmp_path / 'probe.json'
+        probe = subprocess.run([python, '-c', PROBE, '14', str(out)], env=node_env,
+                               timeout=120, capture_output=True, text=True)
+        assert probe.returncode == 0, probe.stderr
+        seen = json.loads(out.read_text())
+        logs = (tmp_path / 'policy.log').read_text()
+        trajs = seen['trajs']
+        assert len(trajs) > 30, f'policy published {len(trajs)} trajectories\n{logs[-3000:]}'
+        firsts = []
+        for m in trajs:
+            assert m['names'] == list(profile.joint_names)
+            assert m['stamp'] > 0 and m['tfs'][0] == 0.0
+            tfs, pos = np.array(m['tfs']), np.array(m['pos'])
+            assert np.all(np.diff(tfs) > 0)
+            assert np.allclose(tfs / period, np.round(tfs / period), atol=1e-4)
+            assert np.all(np.isfinite(pos))
+            assert np.all(pos >= lower - 1e-9) and np.all(pos <= upper + 1e-9)
+            gaps = np.diff(tfs)[:, None]
+            assert np.all(np.abs(np.diff(pos, axis=0)) <= vel * gaps + 1e-6)
+            firsts.append(pos[0])
+        assert max(len(m['tfs']) for m in trajs) > 1, 'no message carried the rest of a chunk'
+        steps = np.abs(np.diff(np.array(firsts), axis=0))
+        assert np.all(steps <= vel * period + 1e-6), 'a command stepped over the velocity cap'
+        diags = seen['diags']
+        assert diags, f'no /diagnostics from the policy node\n{logs[-3000:]}'
+        last = diags[-1]
+        for key in ('latency_p50_ms', 'latency_p99_ms', 'queue_depth', 'seams', 'stalls',
+                    'period_err_p99_ms'):
+            assert key in last
+        assert int(last['inferences']) >= 2
+        assert float(last['latency_p50_ms']) >= 200.0          # the padded forward pass
+        # many commands per forward pass: the tick did not wait for inference
+        assert len(trajs) >= 2 * int(last['inferences']), (len(trajs), last)
+        states = np.array(seen['states'])
+        assert len(states) > 100
+        assert np.abs(states - states[0]).max() > 0.01, 'the arm did not follow'
+        assert 'latency p50' in logs                               # the 1 Hz log line
+    finally:
+        _stop(policy)
+        _stop(sim)
