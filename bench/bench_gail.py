@@ -198,12 +198,13 @@ def main() -> None:  # noqa: PLR0915 - a linear script
 
             ctl = PolicyController(load_policy(res.checkpoint, device='cpu'),
                                    SafetyFilter.from_profile(profile,
-                                                             SafetyConfig(max_step_rad=0.1)))
+                                                             SafetyConfig(max_step_rad=0.1),
+                                                             period_s=1.0 / profile.fps))
 
             def bc_pol(obs: dict, t_s: float):  # noqa: ANN202
                 if t_s == 0.0:
                     ctl.reset()
-                verdict = ctl.step(obs, 0.0)
+                verdict = ctl.tick(t_s, obs, t_s).verdict
                 return verdict.command if verdict.command is not None else obs['observation.state']
 
             bc_sr, bc_ret = env_eval(args.task, bc_pol, seeds)

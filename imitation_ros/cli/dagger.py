@@ -126,7 +126,7 @@ def _round(args: argparse.Namespace) -> int:
 
         rate = evaluate_checkpoint(res.checkpoint, profile,
                                    RolloutConfig(episodes=args.eval_sim, device=args.device),
-                                   progress=True).success_rate
+                                   progress=True).summary.success_rate
     row = {'round': out.name, 'frames_added': summary.frames,
            'expert_frames_added': int(flags.sum()), 'intervention_rate': intervention_rate(flags),
            'frames_total': _total(dataset), 'success_rate': rate,

@@ -115,7 +115,7 @@ def _load_controller(checkpoint: Path, profile: RobotProfile, max_step_rad: floa
 
     runner = load_policy(checkpoint, device='cpu')
     return PolicyController(runner, SafetyFilter.from_profile(
-        profile, SafetyConfig(max_step_rad=max_step_rad)))
+        profile, SafetyConfig(max_step_rad=max_step_rad), period_s=1.0 / profile.fps))
 
 
 def make_core(profile: RobotProfile, cfg: RoundsConfig, round_index: int, seed: int
@@ -152,7 +152,7 @@ def run_gated_episode(sim: Any, controller: Any, expert: Any, monitor: Any, core
         q = np.asarray(obs[OBS_STATE], np.float64)
         if core.gate.human:        # the policy re-plans from where the arm is, not from
             controller.safety.reset()    # its own last (unexecuted) proposal
-        verdict = controller.step(obs, 0.0)
+        verdict = controller.tick(t, obs, t).verdict      # stop-the-world: inline worker
         pcmd = verdict.command
         ecmd = expert.act(sim.task_state(), sim.joint_positions(), t)
         core.on_service(monitor.update(pcmd, ecmd, t), t)

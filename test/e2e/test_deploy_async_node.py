@@ -18,6 +18,7 @@ import json
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,24 +99,26 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_slow_policy_trajectory_every_period(
-        act_checkpoint: Path, node_env: dict[str, str], python: str, tmp_path: Path) -> None:
+        act_checkpoint: Path, backends: Any, python: str, tmp_path: Path) -> None:
     profile = load_profile(config_path('sim_arm.yaml'))
     lower, upper = np.array(profile.limits.lower_rad), np.array(profile.limits.upper_rad)
     period = 1.0 / profile.fps
     vel = np.array(profile.limits.max_velocity_rad_s)
-    sim = _start(python, node_env, 'imitation_ros.nodes.sim_node', log=tmp_path / 'sim.log')
-    policy = _start(python, node_env, 'imitation_ros.nodes.policy_node',
+    sim = _start(python, backends.node_env, 'imitation_ros.nodes.sim_node',
+                 log=tmp_path / 'sim.log')
+    policy = _start(python, backends.node_env, 'imitation_ros.nodes.policy_node',
                     '-p', f'checkpoint:={act_checkpoint}', '-p', 'device:=cpu',
                     '-p', 'command:=trajectory', '-p', 'min_inference_s:=0.2',
                     '-p', 'enable_ramp_s:=0.3', '-p', 'stale_obs_s:=0.3',
                     log=tmp_path / 'policy.log')
     try:
         out = tmp_path / 'probe.json'
-        probe = subprocess.run([python, '-c', PROBE, '14', str(out)], env=node_env,
+        probe = subprocess.run([python, '-c', PROBE, '14', str(out)], env=backends.probe_env,
                                timeout=120, capture_output=True, text=True)
         assert probe.returncode == 0, probe.stderr
         seen = json.loads(out.read_text())
         logs = (tmp_path / 'policy.log').read_text()
+        backends.expect_log(logs, 'policy_node')
         trajs = seen['trajs']
         assert len(trajs) > 30, f'policy published {len(trajs)} trajectories\n{logs[-3000:]}'
         firsts = []

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -79,24 +80,26 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_policy_commands_sim_within_limits_and_holds(
-        checkpoint: Path, node_env: dict[str, str], python: str, tmp_path: Path) -> None:
+        checkpoint: Path, backends: Any, python: str, tmp_path: Path) -> None:
     profile = load_profile(config_path('sim_arm.yaml'))
     lower, upper = np.array(profile.limits.lower_rad), np.array(profile.limits.upper_rad)
     max_step = 0.05
-    sim = _start(python, node_env, 'imitation_ros.nodes.sim_node', log=tmp_path / 'sim.log')
-    policy = _start(python, node_env, 'imitation_ros.nodes.policy_node',
+    sim = _start(python, backends.node_env, 'imitation_ros.nodes.sim_node',
+                 log=tmp_path / 'sim.log')
+    policy = _start(python, backends.node_env, 'imitation_ros.nodes.policy_node',
                     '-p', f'checkpoint:={checkpoint}', '-p', 'device:=cpu',
                     '-p', 'command:=forward', '-p', f'max_step_rad:={max_step}',
                     '-p', 'stale_obs_s:=0.3', log=tmp_path / 'policy.log')
     try:
         out1 = tmp_path / 'probe1.json'
-        probe = subprocess.run([python, '-c', PROBE, '12', str(out1)], env=node_env,
+        probe = subprocess.run([python, '-c', PROBE, '12', str(out1)], env=backends.probe_env,
                                timeout=90, capture_output=True, text=True)
         assert probe.returncode == 0, probe.stderr
         seen = json.loads(out1.read_text())
         cmds = np.array([c for _, c in seen['cmds']])
         states = np.array([s for _, s in seen['states']])
         logs = (tmp_path / 'policy.log').read_text()
+        backends.expect_log(logs, 'policy_node')
         assert len(cmds) > 30, f'policy published {len(cmds)} commands\n{logs}'
         assert np.all(np.isfinite(cmds))
         assert np.all(cmds >= lower - 1e-9) and np.all(cmds <= upper + 1e-9)
@@ -109,7 +112,7 @@ def test_policy_commands_sim_within_limits_and_holds(
         _stop(sim)                      # the arm's state stops: the policy must not go on
         time.sleep(1.0)
         out2 = tmp_path / 'probe2.json'
-        probe = subprocess.run([python, '-c', PROBE, '4', str(out2)], env=node_env,
+        probe = subprocess.run([python, '-c', PROBE, '4', str(out2)], env=backends.probe_env,
                                timeout=60, capture_output=True, text=True)
         assert probe.returncode == 0, probe.stderr
         after = [c for _, c in json.loads(out2.read_text())['cmds']]
@@ -123,10 +126,10 @@ def test_policy_commands_sim_within_limits_and_holds(
         _stop(sim)
 
 
-def test_missing_checkpoint_exits_with_clear_error(node_env: dict[str, str], python: str,
+def test_missing_checkpoint_exits_with_clear_error(nodes_backends: Any, python: str,
                                                    tmp_path: Path) -> None:
     res = subprocess.run([python, '-m', 'imitation_ros.nodes.policy_node', '--ros-args',
-                          '-p', f'checkpoint:={tmp_path / "nope"}'], env=node_env,
+                          '-p', f'checkpoint:={tmp_path / "nope"}'], env=nodes_backends.node_env,
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 1
     assert 'nope' in res.stderr and 'Traceback' not in res.stderr

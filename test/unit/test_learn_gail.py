@@ -184,11 +184,13 @@ def test_gail_policy_loads_and_steps_through_deploy_path(reach_run) -> None:  # 
     np.testing.assert_array_equal(chunk, runner(obs))       # deterministic
     with pytest.raises(TrainError, match='environment_state.*simulation only'):
         runner({OBS_STATE: state})
+    profile = load_profile_for_sim()
     ctl = PolicyController(runner, SafetyFilter.from_profile(
-        load_profile_for_sim(), SafetyConfig(max_step_rad=0.1)))
-    verdict = ctl.step(obs, 0.0)
+        profile, SafetyConfig(max_step_rad=0.1), period_s=1.0 / profile.fps))
+    verdict = ctl.tick(0.0, obs, 0.0).verdict
     assert verdict.command is not None and np.all(np.isfinite(verdict.command))
-    held = ctl.step({OBS_STATE: state}, 0.0)             # no cube pose: hold, say why
+    ctl.reset()
+    held = ctl.tick(0.0, {OBS_STATE: state}, 0.0).verdict   # no cube pose: hold, say why
     assert 'environment_state' in ' '.join(held.reasons)
     summary = evaluate_gail_checkpoint(reach_run.output_dir, episodes=2, duration_s=0.5)
     assert summary.n == 2 and all(r.steps == 15 for r in summary.results)
@@ -204,7 +206,7 @@ def test_state_only_gail_runs_in_eval_sim(demos: Path, tmp_path: Path) -> None:
                                 privileged=False, total_steps=512, n_envs=4, n_steps=128,
                                 ppo_batch_size=128, eval_episodes=1, progress=False))
     summary = evaluate_checkpoint(res.output_dir, load_profile_for_sim(),
-                                  RolloutConfig(episodes=1, duration_s=0.5))
+                                  RolloutConfig(episodes=1, duration_s=0.5)).summary
     assert summary.n == 1 and summary.results[0].steps == 15
 
 

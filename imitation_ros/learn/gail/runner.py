@@ -208,7 +208,7 @@ def evaluate_gail_checkpoint(checkpoint: str | Path, *, episodes: int = 20,
     runner = load_policy(checkpoint, device='cpu')
     profile = load_profile_for_sim()
     controller = PolicyController(runner, SafetyFilter.from_profile(
-        profile, SafetyConfig(max_step_rad=max_step_rad)))
+        profile, SafetyConfig(max_step_rad=max_step_rad), period_s=1.0 / profile.fps))
     import dataclasses
 
     sim = ArmSim(dataclasses.replace(profile, cameras=()), sim_config)
