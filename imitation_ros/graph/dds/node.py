@@ -847,7 +847,7 @@ class Node:
         param = Parameter(name, value=final)
         self._descriptors[name] = descriptor
         self._parameters[name] = param
-        self._publish_event(new=[param])
+        self._publish_parameter_event(new=[param])
         return param
 
     def declare_parameters(self, namespace: str, parameters: list[tuple[Any, ...]],
@@ -960,7 +960,7 @@ class Node:
             self._parameters[p.name] = p
             if p.name == 'use_sim_time':
                 self._apply_sim_time(bool(p.value))
-        self._publish_event(new=new, changed=changed, deleted=deleted)
+        self._publish_parameter_event(new=new, changed=changed, deleted=deleted)
         return SetParametersResult(True, '')
 
     def undeclare_parameter(self, name: str) -> None:
@@ -976,9 +976,9 @@ class Node:
         param = self._parameters.pop(name, None)
         self._descriptors.pop(name, None)
         if param is not None:
-            self._publish_event(deleted=[Parameter(name, ParameterType.NOT_SET, None)])
+            self._publish_parameter_event(deleted=[Parameter(name, ParameterType.NOT_SET, None)])
 
-    def _publish_event(self, new: list[Parameter] = (), changed: list[Parameter] = (),
+    def _publish_parameter_event(self, new: list[Parameter] = (), changed: list[Parameter] = (),
                        deleted: list[Parameter] = ()) -> None:
         """Publish an rcl_interfaces/msg/ParameterEvent (best effort: never raises)."""
         pub = self._param_events
