@@ -30,7 +30,7 @@ from rostools import NEUTRAL_CWD, ROOT, Proc, ros2
 
 pytestmark = [pytest.mark.ros, pytest.mark.e2e]
 
-NODES = ('sim_node', 'recorder_node', 'expert_node', 'policy_node')
+NODES = ('sim_node', 'recorder_node', 'expert_node', 'policy_node', 'dagger_node')
 BACKEND_LINE = 'imitation_ros graph backend: rclpy'
 BAD = ('Traceback', 'Failed to publish log message', 'ValueError', 'KeyboardInterrupt')
 
@@ -58,7 +58,8 @@ def test_colcon_build_and_installed_executables(ros_ws: dict, ws_env: dict[str, 
     assert listed == {*NODES, 'imitation-ros'}, res.stdout
     share = ros_ws['install'] / 'imitation_ros' / 'share' / 'imitation_ros'
     assert {p.name for p in (share / 'launch').iterdir()} >= {
-        'record.launch.py', 'sim.launch.py', 'sim_record.launch.py', 'deploy.launch.py'}
+        'record.launch.py', 'sim.launch.py', 'sim_record.launch.py', 'deploy.launch.py',
+        'dagger.launch.py'}
     exe = ros_ws['install'] / 'imitation_ros' / 'lib' / 'imitation_ros' / 'policy_node'
     shebang = exe.read_text().splitlines()[0]
     interpreter = shebang[2:].strip()
@@ -173,3 +174,30 @@ def test_launch_deploy_with_sim(ws_env: dict[str, str], tmp_path: Path, procs,  
     _clean(dep.text(), 'ros2 launch deploy.launch.py')
     _clean(sim.text(), 'ros2 launch sim.launch.py')
     assert 'process has finished cleanly' in dep.text(), dep.text()[-5000:]
+
+
+def test_launch_dagger_with_sim(ws_env: dict[str, str], tmp_path: Path, procs,  # noqa: ANN001
+                                checkpoint: Path) -> None:
+    """dagger.launch.py (policy node remapped into dagger_node) drives the sim on rclpy."""
+    sim = Proc(['ros2', 'launch', 'imitation_ros', 'sim.launch.py'], ws_env,
+               tmp_path / 'sim.log')
+    procs.append(sim)
+    sim.wait_for(BACKEND_LINE)
+    dag = Proc(['ros2', 'launch', 'imitation_ros', 'dagger.launch.py',
+                f"checkpoint:={checkpoint}"], ws_env, tmp_path / 'dagger.log')
+    procs.append(dag)
+    dag.wait_for(f'policy bc from {checkpoint}', timeout=180)
+    assert dag.text().count(BACKEND_LINE) >= 2, dag.text()[-5000:]   # policy and dagger
+    # the arm's command topic carries dagger_node's output (the policy's goes to /policy/...)
+    echo = ros2(ws_env, 'topic', 'echo', '/forward_position_controller/commands',
+                'std_msgs/msg/Float64MultiArray', '--once', timeout=90)
+    assert 'data:' in echo.stdout, echo.stdout
+    info = ros2(ws_env, 'topic', 'info', '/forward_position_controller/commands', '-v')
+    assert 'Node name: dagger' in info.stdout and 'Node name: policy' not in info.stdout, \
+        info.stdout
+    assert dag.p.poll() is None, dag.text()[-5000:]
+    dag.stop(timeout=60)
+    sim.stop(timeout=60)
+    _clean(dag.text(), 'ros2 launch dagger.launch.py')
+    _clean(sim.text(), 'ros2 launch sim.launch.py')
+    assert dag.text().count('process has finished cleanly') == 2, dag.text()[-5000:]
