@@ -46,7 +46,7 @@ class ImageEncoder(nn.Module):
 
 
 class SpatialSoftmax(nn.Module):
-    """Expected (x, y) image position of each channel's softmax, in [-1, 1] (learned temperature)."""
+    """Expected (x, y) position of each channel's softmax in [-1, 1] (learned temperature)."""
 
     def __init__(self, height: int, width: int) -> None:
         super().__init__()

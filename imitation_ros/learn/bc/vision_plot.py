@@ -52,7 +52,8 @@ def plot_vision_results(result: dict[str, Any], out: Path, *, checkpoint: str | 
         ax.text(min(v + 0.02, 0.85), i, f'{v:.0%}', va='center')
     ax.set_xlim(0, 1)
     n = result['seeds'][1] - result['seeds'][0]
-    ax.set_title(f'{result["task"]}: success on {n} held-out seeds', fontsize=9)
+    ax.set_title(f'{result["task"]}: success on {n} held-out seeds\n(best checkpoint per row)',
+                 fontsize=9)
     for k, ro in enumerate(rollouts):
         a = axes[0, 1 + k]
         lift = ro.measured_xyz[:, 2]
