@@ -2,7 +2,7 @@
 
     MUJOCO_GL=egl OMP_NUM_THREADS=1 python bench/bench_learnability.py \
         [--policies bc,act] [--demos 30] [--steps 1500] [--batch-size 64] [--eval 20] \
-        [--state-only] [--state-noise 0.05] [--cube-jitter 0.05] [--no-image-augment] \
+        [--state-only] [--state-noise 0.05] [--task lift_cube_wide] [--no-image-augment] \
         [--set bc:hidden_dims=[512,512]] [--out runs/learnability]
 
 For each policy: writes ``--demos`` scripted-expert demonstrations in-process
@@ -28,24 +28,11 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 def eval_checkpoint(checkpoint, profile, sim_config, seeds, *,  # noqa: ANN001, ANN201
                     duration_s, ensemble):  # noqa: ANN001
-    """``deploy.rollout.evaluate_checkpoint`` with a chosen ``ArmSimConfig`` (same pieces)."""
-    from imitation_ros.deploy.controller import PolicyController
-    from imitation_ros.deploy.rollout import controller_policy
-    from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter
-    from imitation_ros.learn.inference import load_policy
-    from imitation_ros.profile.keys import OBS_IMAGES
-    from imitation_ros.sim import ArmSim, evaluate
+    """The checkpoint closed loop on ``sim_config``: ``sim.task_eval``'s one evaluation."""
+    from imitation_ros.sim.task_eval import evaluate_checkpoint_on_task
 
-    runner = load_policy(checkpoint, device='cpu')
-    images = any(k.startswith(OBS_IMAGES) for k in runner.config.input_features)
-    controller = PolicyController(runner, SafetyFilter.from_profile(
-        profile, SafetyConfig(max_step_rad=0.1)), ensemble_coeff=ensemble)
-    sim = ArmSim(profile, sim_config)
-    try:
-        return evaluate(sim, controller_policy(sim, controller), seeds, duration_s=duration_s,
-                        images=images)
-    finally:
-        sim.close()
+    return evaluate_checkpoint_on_task(checkpoint, sim_config, seeds, profile=profile,
+                                       duration_s=duration_s, ensemble=ensemble)
 
 
 def main() -> None:
@@ -69,6 +56,8 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--cube-jitter', type=float, default=None,
                         help='ArmSimConfig.cube_jitter_m for demos and evaluation (default 0.02)')
+    parser.add_argument('--task', default='lift_cube',
+                        help='cube task variant: lift_cube (default) | lift_cube_wide')
     parser.add_argument('--no-train', action='store_true', help='only the expert and the floor')
     parser.add_argument('--out', default='runs/learnability')
     args = parser.parse_args()
@@ -81,7 +70,6 @@ def main() -> None:
     from imitation_ros.learn.trainer import TrainConfig, train
     from imitation_ros.sim import (
         ArmSim,
-        ArmSimConfig,
         ScriptedExpert,
         evaluate,
         expert_policy,
@@ -90,9 +78,11 @@ def main() -> None:
 
     torch.set_num_threads(1)
     out = Path(args.out)
-    sim_cfg = ArmSimConfig() if args.cube_jitter is None else ArmSimConfig(
-        cube_jitter_m=args.cube_jitter)
-    tag = (f'd{args.demos}_s{args.seed}_j{sim_cfg.cube_jitter_m}'
+    from imitation_ros.sim.arm import task_sim_config
+
+    sim_cfg = task_sim_config(args.task, **({} if args.cube_jitter is None else {
+        'cube_jitter_m': args.cube_jitter}))
+    tag = (f'{args.task}_d{args.demos}_s{args.seed}_j{sim_cfg.cube_jitter_m}'
            f'{"_state" if args.state_only else ""}{f"_n{args.noise}" if args.noise else ""}'
            f'{f"_p{args.perturb}" if args.perturb else ""}')
     dataset = out / f'data_{tag}'

@@ -23,13 +23,16 @@ def generate_launch_description():
         DeclareLaunchArgument('output_dir', default_value='bags',
                               description='folder the recorder writes its bag into'),
         DeclareLaunchArgument('seed', default_value='0', description='first episode seed'),
+        DeclareLaunchArgument('task', default_value='lift_cube',
+                              description='sim task: lift_cube | lift_cube_wide (needs eyes)'),
         DeclareLaunchArgument('use_sim_time', default_value='false',
                               description='recorder and expert follow /clock of the simulator'),
         Node(package='imitation_ros', executable='sim_node', name='sim', output='screen',
              # Never use_sim_time here: the sim publishes /clock from its own timer, and a
              # timer on sim time would wait for a /clock that only it publishes.
              parameters=[PathJoinSubstitution([share, 'config', 'sim.yaml']),
-                         {'profile': profile, 'seed': LaunchConfiguration('seed')}]),
+                         {'profile': profile, 'seed': LaunchConfiguration('seed'),
+                          'task': LaunchConfiguration('task')}]),
         Node(package='imitation_ros', executable='recorder_node', name='recorder', output='screen',
              parameters=[PathJoinSubstitution([share, 'config', 'record.yaml']),
                          {'profile': profile, 'output_dir': LaunchConfiguration('output_dir'),

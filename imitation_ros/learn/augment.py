@@ -1,4 +1,5 @@
-"""Batch augmentation on the training device: colour jitter, small random affine, state noise.
+"""Batch augmentation on the training device: colour jitter, small random affine, random
+shift (pad-and-crop, as DrQ / Diffusion Policy's random crop), state noise.
 
 Parameters are drawn per sample (shared by the observation steps of one sample, independent per
 camera) from a ``torch.Generator``, so a step's augmentation is reproducible. Defaults follow
@@ -30,6 +31,7 @@ class AugmentConfig:
     hue: float = 0.1            # fraction of a full hue turn, in [0, 0.5]
     degrees: float = 5.0        # max rotation, deg
     translate: float = 0.05     # max shift, fraction of width/height
+    shift_px: int = 0           # random shift: pad by this many (edge) pixels, crop back, px
     state_noise_std: float = 0.01   # Gaussian noise on observation.state, state units (rad)
 
     def __post_init__(self) -> None:
@@ -40,6 +42,9 @@ class AugmentConfig:
                 raise ConfigError(msg)
         if not 0 <= self.hue <= 0.5:
             msg = f'augment.hue must be in [0, 0.5], got {self.hue}'
+            raise ConfigError(msg)
+        if self.shift_px < 0:
+            msg = f'augment.shift_px must be >= 0, got {self.shift_px}'
             raise ConfigError(msg)
         if self.translate >= 0.5:
             msg = f'augment.translate must be < 0.5, got {self.translate}'
@@ -121,7 +126,37 @@ def augment_images(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) ->
         grid = F.affine_grid(theta, list(imgs.shape), align_corners=False)
         imgs = F.grid_sample(imgs, grid, mode='bilinear', padding_mode='zeros',
                              align_corners=False)
+    if cfg.shift_px > 0:
+        imgs = random_shift(imgs, cfg.shift_px, gen, steps=steps)
     return imgs.reshape(shape)
+
+
+def random_shift(x: torch.Tensor, pad: int, gen: torch.Generator, *,
+                 steps: int = 1) -> torch.Tensor:
+    """Shift each image by a random whole number of pixels in [-pad, pad] (edge padding).
+
+    The same as padding by ``pad`` (replicating the edge) and cropping a random window of the
+    original size, done in one ``grid_sample``.
+
+    Args:
+        x: (N, C, H, W) images.
+        pad: Largest shift, px.
+        gen: Random generator on ``x.device``.
+        steps: Consecutive images sharing one shift (the observation steps of a sample).
+
+    Returns:
+        The shifted images, same shape.
+    """
+    n, _, h, w = x.shape
+    b = n // steps
+    shift = torch.randint(-pad, pad + 1, (b, 2), generator=gen, device=x.device)
+    shift = shift.repeat_interleave(steps, dim=0).to(x.dtype)
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    theta[:, 0, 2] = shift[:, 0] * 2.0 / w
+    theta[:, 1, 2] = shift[:, 1] * 2.0 / h
+    grid = F.affine_grid(theta, [n, x.shape[1], h, w], align_corners=False)
+    return F.grid_sample(x, grid, mode='nearest', padding_mode='border', align_corners=False)
 
 
 def augment_batch(batch: dict[str, torch.Tensor], cfg: AugmentConfig,

@@ -20,6 +20,7 @@ missing) and the renderer is created on the first :meth:`ArmSim.render`.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import math
 import os
@@ -65,6 +66,7 @@ class ArmSimConfig:
     randomize_appearance: bool = False   # jitter light, colours and camera pose on reset
     camera_jitter_m: float = 0.02        # with randomize_appearance: camera position +- m
     slew_limit: bool = True              # move targets at most max_velocity_rad_s per step
+    cube_x_m: float | None = None        # nominal cube x (and its zone); None: the geometry's
 
     def __post_init__(self) -> None:
         if not 0.0005 <= self.physics_dt_s <= 0.01:
@@ -75,13 +77,42 @@ class ArmSimConfig:
             if getattr(self, name) < 0:
                 msg = f'{name} must be >= 0, got {getattr(self, name)}'
                 raise SimError(msg)
-        if self.cube_jitter_m > 0.05:
-            msg = (f'cube_jitter_m must be <= 0.05 m (reach of the gripper), got '
+        if self.cube_jitter_m > 0.08:
+            msg = (f'cube_jitter_m must be <= 0.08 m (reach of the arm), got '
                    f'{self.cube_jitter_m}')
+            raise SimError(msg)
+        if self.cube_x_m is not None and not 0.2 <= self.cube_x_m <= 0.4:
+            msg = f'cube_x_m must be in [0.2, 0.4] m (reach of the arm), got {self.cube_x_m}'
             raise SimError(msg)
         if self.lift_height_m <= 0:
             msg = f'lift_height_m must be > 0, got {self.lift_height_m}'
             raise SimError(msg)
+
+
+#: Named variants of the cube-lift task (``task`` of ``sim_node``) -> ``ArmSimConfig`` fields.
+#: ``lift_cube``: the easy smoke test (cube +- 2 cm: the wide gripper grasps it blind).
+#: ``lift_cube_wide``: the cube anywhere in a 12 x 12 cm square (x 0.25..0.37 m, y +- 6 cm):
+#: replaying the demos blind or seeing only the joints mostly misses; the policy must see it.
+TASK_VARIANTS: dict[str, dict[str, float]] = {
+    'lift_cube': {},
+    'lift_cube_wide': {'cube_x_m': 0.31, 'cube_jitter_m': 0.06},
+}
+
+
+def task_sim_config(task: str = 'lift_cube', **overrides: Any) -> ArmSimConfig:
+    """Return the :class:`ArmSimConfig` of a named task variant (see :data:`TASK_VARIANTS`).
+
+    Args:
+        task: ``lift_cube`` (easy smoke test) or ``lift_cube_wide`` (needs eyes).
+        **overrides: Further ``ArmSimConfig`` fields (e.g. ``randomize_appearance=True``).
+
+    Raises:
+        SimError: Unknown task variant or invalid field.
+    """
+    if task not in TASK_VARIANTS:
+        msg = f'unknown cube task {task!r}; known: {sorted(TASK_VARIANTS)}'
+        raise SimError(msg)
+    return ArmSimConfig(**{**TASK_VARIANTS[task], **overrides})
 
 
 _LIVE: weakref.WeakSet[ArmSim] = weakref.WeakSet()
@@ -124,6 +155,8 @@ class ArmSim:
         self.profile = profile
         self.config = config or ArmSimConfig()
         self.geometry = geometry or ArmGeometry()
+        if self.config.cube_x_m is not None:
+            self.geometry = dataclasses.replace(self.geometry, cube_x_m=self.config.cube_x_m)
         self.joint_names = tuple(profile.joint_names)
         self.lower_rad = np.asarray(profile.limits.lower_rad, dtype=np.float64)
         self.upper_rad = np.asarray(profile.limits.upper_rad, dtype=np.float64)

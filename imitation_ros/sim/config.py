@@ -19,7 +19,8 @@ class SimNodeConfig:
     """Parameters of ``sim_node``."""
 
     profile: str = 'sim_arm.yaml'        # robot profile: path, or file name under config/
-    task: str = 'lift_cube'              # lift_cube | aloha_transfer_cube | aloha_insertion
+    task: str = 'lift_cube'              # lift_cube | lift_cube_wide | aloha_transfer_cube
+                                         # | aloha_insertion
                                          # | gym:<gymnasium id>
     adapter: str = ''                    # gym tasks: 'module:function' returning a GymAdapter
     seed: int = 0                        # episode k after start uses seed + k
@@ -97,13 +98,14 @@ def make_sim(config: SimNodeConfig, profile: RobotProfile) -> SimRobot:
     """
     task = config.task
     cams = tuple((c.name, c.height, c.width) for c in profile.cameras)
-    if task == 'lift_cube':
-        from imitation_ros.sim.arm import ArmSim, ArmSimConfig
+    if task in ('lift_cube', 'lift_cube_wide'):
+        from imitation_ros.sim.arm import ArmSim, task_sim_config
 
-        return ArmSim(profile, ArmSimConfig(
-            physics_dt_s=config.physics_dt_s, cube_jitter_m=config.cube_jitter_m,
-            arm_jitter_rad=config.arm_jitter_rad,
-            randomize_appearance=config.randomize_appearance))
+        # the wide variant fixes its cube range; lift_cube keeps cube_jitter_m configurable
+        jitter = {} if task == 'lift_cube_wide' else {'cube_jitter_m': config.cube_jitter_m}
+        return ArmSim(profile, task_sim_config(
+            task, physics_dt_s=config.physics_dt_s, arm_jitter_rad=config.arm_jitter_rad,
+            randomize_appearance=config.randomize_appearance, **jitter))
     if task.startswith('aloha_'):
         from imitation_ros.sim.aloha import make_aloha_sim
 
@@ -115,8 +117,8 @@ def make_sim(config: SimNodeConfig, profile: RobotProfile) -> SimRobot:
         adapter = load_adapter(config.adapter or env_id)
         sim = make_gym_sim(env_id, adapter, cameras=cams)
     else:
-        msg = (f'sim: unknown task {task!r}; use lift_cube, aloha_transfer_cube, '
-               f'aloha_insertion or gym:<gymnasium id>')
+        msg = (f'sim: unknown task {task!r}; use lift_cube, lift_cube_wide, '
+               f'aloha_transfer_cube, aloha_insertion or gym:<gymnasium id>')
         raise ConfigError(msg)
     if tuple(sim.joint_names) != tuple(profile.joint_names):
         sim.close()
