@@ -1,12 +1,12 @@
 """Success of checkpoints and baselines on a cube-lift task variant, on the same seeds.
 
 :func:`evaluate_checkpoint_on_task` is the *one* place the vision bench, the vision tests and
-the demo's baseline line evaluate a trained policy: today it runs the checkpoint exactly as
-``imitation_ros.deploy.rollout.evaluate_checkpoint`` does (``PolicyController`` + safety
-filter, one control period at a time, the simulator waiting for the policy), but on any
-:class:`~imitation_ros.sim.arm.ArmSimConfig`. When the latency-faithful evaluation (the
-simulator does not wait for the policy) lands in ``deploy/``, switch this function to it and
-every row follows.
+the demo's baseline line evaluate a trained policy. It builds the controller exactly as
+``imitation_ros.deploy.rollout.evaluate_checkpoint`` (and so the policy node) does
+(``rollout.make_controller``: worker, latency-driven chunk requests, seams, safety filter),
+latency-faithful by default (the simulator keeps running while the policy infers: a chunk
+lands after its measured compute time), but on any :class:`~imitation_ros.sim.arm.ArmSimConfig`
+task variant.
 
 :func:`evaluate_baselines` gives the rows every result is printed beside: the scripted expert
 (ceiling, privileged cube pose) and blind replay of the demos' mean action trajectory (floor).
@@ -27,10 +27,22 @@ if TYPE_CHECKING:
     from imitation_ros.sim.episode import EvalSummary
 
 #: Name of the evaluation :func:`evaluate_checkpoint_on_task` runs (printed beside results).
-EVALUATION = 'in-process, sim waits for the policy (deploy.rollout controller + safety)'
+EVALUATION = ('in-process, latency-faithful: the sim runs on while the policy infers '
+              '(deploy.rollout controller + safety, as the policy node)')
 
 #: Held-out evaluation seeds of the vision bench, tests and demo (demos use 0..N-1).
 HELD_OUT_FIRST_SEED = 10_000
+
+
+def make_task_controller(runner: Any, profile: RobotProfile, *, ensemble: float | None,
+                         max_step_rad: float, timing: str = 'faithful') -> Any:
+    """The policy node's controller for ``runner`` (``deploy.rollout.make_controller``)."""
+    from imitation_ros.deploy.rollout import RolloutConfig, make_controller
+    from imitation_ros.deploy.safety import SafetyConfig
+
+    cfg = RolloutConfig(timing=timing, ensemble_coeff=ensemble,  # type: ignore[arg-type]
+                        safety=SafetyConfig(max_step_rad=max_step_rad, max_lead_rad=0.5))
+    return make_controller(runner, profile, cfg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +61,8 @@ def held_out_seeds(n: int, first: int = HELD_OUT_FIRST_SEED) -> range:
 def evaluate_checkpoint_on_task(checkpoint: str | Path, sim_config: ArmSimConfig,
                                 seeds: Sequence[int], *, profile: RobotProfile | None = None,
                                 duration_s: float = 8.0, ensemble: float | None = None,
-                                max_step_rad: float = 0.1) -> EvalSummary:
+                                max_step_rad: float = 0.1, timing: str = 'faithful'
+                                ) -> EvalSummary:
     """Run a trained checkpoint closed loop on ``sim_config``'s task for each seed.
 
     Args:
@@ -60,13 +73,12 @@ def evaluate_checkpoint_on_task(checkpoint: str | Path, sim_config: ArmSimConfig
         duration_s: Episode length, s.
         ensemble: ACT temporal-ensembling coefficient (``None``: off).
         max_step_rad: Safety filter's largest command step per control period, rad.
+        timing: ``'faithful'`` (default) or ``'stop_the_world'`` (the sim waits).
 
     Returns:
         Per-episode results and the success rate.
     """
-    from imitation_ros.deploy.controller import PolicyController
     from imitation_ros.deploy.rollout import controller_policy
-    from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter
     from imitation_ros.learn.inference import load_policy
     from imitation_ros.profile.keys import OBS_IMAGES
     from imitation_ros.sim import evaluate, load_profile_for_sim
@@ -75,14 +87,15 @@ def evaluate_checkpoint_on_task(checkpoint: str | Path, sim_config: ArmSimConfig
     prof = profile or load_profile_for_sim()
     runner = load_policy(checkpoint, device='cpu')
     images = any(k.startswith(OBS_IMAGES) for k in runner.config.input_features)
-    controller = PolicyController(runner, SafetyFilter.from_profile(
-        prof, SafetyConfig(max_step_rad=max_step_rad)), ensemble_coeff=ensemble)
+    controller = make_task_controller(runner, prof, ensemble=ensemble, max_step_rad=max_step_rad,
+                                      timing=timing)
     sim = ArmSim(prof, sim_config)
     try:
         return evaluate(sim, controller_policy(sim, controller), seeds, duration_s=duration_s,
                         images=images)
     finally:
         sim.close()
+        controller.close()
 
 
 def evaluate_baselines(dataset: str | Path, sim_config: ArmSimConfig, seeds: Sequence[int],
@@ -154,9 +167,7 @@ def record_rollout(checkpoint: str | Path, sim_config: ArmSimConfig, seed: int, 
     """
     import numpy as np
 
-    from imitation_ros.deploy.controller import PolicyController
     from imitation_ros.deploy.rollout import controller_policy
-    from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter
     from imitation_ros.learn.inference import load_policy
     from imitation_ros.profile.keys import image_key
     from imitation_ros.sim import load_profile_for_sim, run_episode
@@ -166,8 +177,7 @@ def record_rollout(checkpoint: str | Path, sim_config: ArmSimConfig, seed: int, 
 
     prof = load_profile_for_sim()
     runner = load_policy(checkpoint, device='cpu')
-    controller = PolicyController(runner, SafetyFilter.from_profile(
-        prof, SafetyConfig(max_step_rad=0.1)))
+    controller = make_task_controller(runner, prof, ensemble=None, max_step_rad=0.1)
     sim = ArmSim(prof, sim_config)
     cam = camera or prof.cameras[0].name
     spec = next(c for c in prof.cameras if c.name == cam)
@@ -189,6 +199,7 @@ def record_rollout(checkpoint: str | Path, sim_config: ArmSimConfig, seed: int, 
         muv = project_to_camera(sim, cam, m_xyz, spec.height, spec.width)
     finally:
         sim.close()
+        controller.close()
     return Rollout(seed=seed, success=res.success, frames=np.stack(frames),
                    commands=np.stack(cmds), commanded_xyz=c_xyz, measured_xyz=m_xyz,
                    camera_uv=uv, measured_uv=muv)
