@@ -25,7 +25,7 @@ from imitation_ros.deploy.controller import ControllerConfig, PolicyController
 from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter
 from imitation_ros.deploy.worker import DeferredWorker, InlineWorker
 from imitation_ros.errors import ConfigError
-from imitation_ros.profile.keys import OBS_IMAGES
+from imitation_ros.profile.keys import OBS_ENV_STATE, OBS_IMAGES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -168,13 +168,20 @@ def evaluate_checkpoint(checkpoint: str | Path, profile: RobotProfile,
     wants_images = any(k.startswith(OBS_IMAGES) for k in runner.config.input_features)
     controller = make_controller(runner, profile, cfg)
     sim = ArmSim(profile, sim_config(cfg.cube_jitter_m))
+    world: Any = sim
+    if OBS_ENV_STATE in runner.config.input_features:
+        # A policy trained on the sim's privileged object pose (GAIL): only a simulator has it.
+        from imitation_ros.learn.gail.runner import PrivilegedObsSim
+        world = PrivilegedObsSim(sim)
     delay = cfg.obs_delay_s if cfg.timing == 'faithful' else 0.0
     try:
         seeds = range(cfg.first_seed, cfg.first_seed + cfg.episodes)
-        summary = evaluate(sim, controller_policy(sim, controller, obs_delay_s=delay), seeds,
-                           duration_s=cfg.duration_s, images=wants_images, progress=progress)
+        summary = evaluate(world, controller_policy(world, controller, obs_delay_s=delay),
+                           seeds, duration_s=cfg.duration_s, images=wants_images,
+                           progress=progress)
     finally:
         sim.close()
+        controller.close()
     stats = controller.stats(0.0)
     stats.pop('queue_depth', None)        # a live quantity: meaningless after the episodes
     logger.info('%s (%s): %d/%d episodes succeeded', checkpoint, cfg.timing,

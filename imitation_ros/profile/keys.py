@@ -4,6 +4,7 @@ from __future__ import annotations
 OBS_STR = 'observation'
 OBS_STATE = OBS_STR + '.state'
 OBS_IMAGES = OBS_STR + '.images'
+OBS_ENV_STATE = OBS_STR + '.environment_state'   # privileged object pose (simulators only)
 ACTION = 'action'
 TASK = 'task'
 

@@ -236,3 +236,15 @@ def test_config_rejects_less_than_one_round(demos: Path, tmp_path: Path) -> None
 
     with pytest.raises(ConfigError, match='less than one round'):
         GailConfig(dataset=demos, output_dir=tmp_path, total_steps=100, n_envs=8, n_steps=128)
+
+
+def test_privileged_gail_runs_through_eval_sim(reach_run) -> None:  # noqa: ANN001
+    """``eval-sim``'s own function feeds a cube-pose policy the sim's pose, so it commands."""
+    from imitation_ros.deploy.rollout import RolloutConfig, evaluate_checkpoint
+    from imitation_ros.sim import load_profile_for_sim
+
+    report = evaluate_checkpoint(reach_run.output_dir, load_profile_for_sim(),
+                                 RolloutConfig(episodes=2, duration_s=0.5))
+    assert report.summary.n == 2 and all(r.steps == 15 for r in report.summary.results)
+    assert report.stats['policy_errors'] == 0, report.stats
+    assert report.stats['inferences'] > 0, report.stats
