@@ -11,12 +11,13 @@ the person (leader arm on /leader/joint_states, deadman on /joy). Pinned:
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from nodeproc import start_node as _start
+from nodeproc import stop_node as _stop
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -86,20 +87,7 @@ graph.try_shutdown()
 '''
 
 
-def _start(python: str, env: dict[str, str], module: str, *ros_args: str,
-           log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([python, '-m', module, '--ros-args', *ros_args], env=env,
-                            stdout=log.open('wb'), stderr=subprocess.STDOUT)
 
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_dagger_gate_hands_over_and_back(node_env: dict[str, str], python: str,

@@ -6,7 +6,6 @@ Pinned: the recorder writes the InterventionEvent records into the bag (no recor
 frame by frame."""
 from __future__ import annotations
 
-import signal
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from nodeproc import start_node as _start
+from nodeproc import stop_node
 
 from imitation_ros.resources import config_path
 
@@ -58,20 +59,7 @@ node.destroy_node(); graph.try_shutdown()
 '''
 
 
-def _start(python: str, env: dict[str, str], module: str, *ros_args: str,
-           log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([python, '-m', module, '--ros-args', *ros_args], env=env,
-                            stdout=log.open('wb'), stderr=subprocess.STDOUT)
 
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_recorded_dagger_session_converts_with_aligned_flags(
@@ -109,9 +97,9 @@ def test_recorded_dagger_session_converts_with_aligned_flags(
         assert probe.returncode == 0, probe.stderr
         expert.wait(timeout=60)
     finally:
-        _stop(expert)
+        stop_node(expert, timeout=20)
         for p in reversed(procs):
-            _stop(p)
+            stop_node(p, timeout=20)
     logs = {n: (tmp_path / f'{n}.log').read_text() for n in ('sim', 'rec', 'dagger', 'expert')}
     found = sorted(p for p in bags.iterdir() if p.is_dir())
     assert len(found) == 1, logs

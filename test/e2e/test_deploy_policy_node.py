@@ -12,7 +12,6 @@ Regressions pinned:
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from nodeproc import start_node as _start
+from nodeproc import stop_node as _stop
 
 from imitation_ros.profile import load_profile
 from imitation_ros.resources import config_path
@@ -63,20 +64,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / 'run'
 
 
-def _start(python: str, env: dict[str, str], module: str, *ros_args: str,
-           log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([python, '-m', module, '--ros-args', *ros_args], env=env,
-                            stdout=log.open('wb'), stderr=subprocess.STDOUT)
 
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_policy_commands_sim_within_limits_and_holds(
