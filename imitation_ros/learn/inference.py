@@ -3,9 +3,12 @@
 ``load_policy(path)`` returns a :class:`PolicyRunner`: call it with an observation dict (numpy
 arrays keyed by feature keys: ``observation.state`` (n,) float, ``observation.images.<cam>``
 (H, W, 3) uint8) and it returns the action chunk, shape (T, n) in dataset units (rad), where
-row 0 is the action for the current step. T is ``chunk_size`` for ACT and BC and
-``n_action_steps`` for Diffusion; ``runner.n_action_steps`` says how many of them the policy was
-trained to execute before asking again. Pre/post-processing (normalization) is lerobot's saved
+row 0 is the action for the current step. T is ``chunk_size`` for ACT and BC and, for
+Diffusion, the rest of the predicted horizon from the current observation on
+(``horizon - n_obs_steps + 1`` rows, not only the ``n_action_steps`` that lerobot's
+``select_action`` keeps): a controller whose inference latency exceeds ``n_action_steps``
+periods still has rows to execute. ``runner.n_action_steps`` says how many rows the policy
+was trained to execute before asking again. Pre/post-processing (normalization) is lerobot's saved
 pipeline; the model runs in eval mode, and Diffusion's noise comes from a fixed seed, so the
 same observation history always gives the same actions.
 
@@ -210,10 +213,23 @@ class PolicyRunner:
             noise = torch.randn((1, self.config.horizon, self.action_dim), generator=gen,
                                 device=dev, dtype=b[OBS_STATE].dtype)
             noise = noise.expand(bsz, -1, -1).contiguous()
-            actions = self.policy.diffusion.generate_actions(model_in, noise=noise)
+            actions = self._diffusion_horizon(model_in, noise)
         else:
             actions = self.policy.predict_action_chunk(b)
         return self.postprocessor(actions).float().cpu()
+
+    def _diffusion_horizon(self, model_in: dict[str, torch.Tensor],
+                           noise: torch.Tensor) -> torch.Tensor:
+        """Diffusion's sampled horizon from the current observation on.
+
+        Same steps as lerobot's ``DiffusionModel.generate_actions`` (conditioning, then
+        ``conditional_sample``), without its cut to ``n_action_steps``: rows past it are the
+        model's own prediction, used when the next chunk arrives late.
+        """
+        model = self.policy.diffusion
+        global_cond = model._prepare_global_conditioning(model_in)  # noqa: SLF001
+        actions = model.conditional_sample(noise.shape[0], global_cond=global_cond, noise=noise)
+        return actions[:, self.n_obs_steps - 1:]
 
 
 def load_policy(path: str | Path, *, device: str = 'auto', seed: int = 0) -> PolicyRunner:

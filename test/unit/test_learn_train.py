@@ -138,6 +138,16 @@ def test_lerobot_native_load(run: TrainResult, dataset: Path) -> None:
     action = post(policy.select_action(pre(batch), **kwargs))
     ours = runner(obs)
     assert np.allclose(action.numpy()[0], ours[0], atol=1e-5)
+    # The whole chunk: lerobot's n_action_steps rows, then (Diffusion) the rest of the horizon
+    # from the current observation on, so a late next chunk still finds rows to execute.
+    policy.reset()
+    chunk = np.stack([post(policy.select_action(pre(batch), **kwargs)).numpy()[0]
+                      for _ in range(cfg.n_action_steps)])
+    want_rows = (cfg.horizon - cfg.n_obs_steps + 1 if cfg.type == 'diffusion'
+                 else cfg.chunk_size)
+    assert ours.shape == (want_rows, 6)
+    assert len(chunk) == cfg.n_action_steps <= want_rows
+    assert np.allclose(chunk, ours[:len(chunk)], atol=1e-5)
 
 
 def test_live_runner_matches_offline_batch(run: TrainResult, dataset: Path) -> None:
