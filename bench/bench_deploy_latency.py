@@ -6,12 +6,16 @@ wall-clock loops run for ``--seconds``:
 
 * ``inline``: lerobot's way, ``policy.select_action(obs)`` in the loop (it runs the model
   every ``n_action_steps`` calls and pops its queue otherwise), then the command;
-* ``async``: ``deploy.PolicyController`` with a ``ThreadWorker`` (what policy_node runs).
+* ``thread``: ``deploy.PolicyController`` with a ``ThreadWorker`` (policy_node's default);
+* ``process``: the same controller with a ``ProcessWorker`` (``inference_worker:=process``:
+  the forward pass in a child process, no GIL shared with the control loop).
 
 Both see the same synthetic observation (state = the last command, a random image). Printed
 per policy and rate: the error of the interval between consecutive commands sent (what the
 arm sees) against the period, |interval - period| p50/p99/max (ms), stalls (intervals over
-1.5 periods), and the inline/async ratio of p99; first, the same loop with no policy (the
+1.5 periods), no-action ticks (the controller had no row for the tick's time: it held the
+last command; inline's equivalent is an interval stall), and the inline/thread and
+inline/process ratios of p99; first, the same loop with no policy (the
 machine's own timer jitter, the floor of both). Then the largest joint step at chunk
 seams, on a simulated clock with the measured latency, blended (``--blend-steps``) vs not.
 Asserts nothing.
@@ -35,17 +39,31 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np  # noqa: E402
 
 
-def _checkpoint(out: Path, policy: str, profile) -> Path:  # noqa: ANN001
+#: Benchmarked variants: name -> (policy type, config overrides). lerobot's Diffusion default
+#: samples with DDPM over 100 steps; ``diffusion-ddim10`` is the same network sampled with
+#: DDIM in 10 steps (``train --policy diffusion --set noise_scheduler_type=DDIM
+#: --set num_inference_steps=10``), the usual setting for deployment on a CPU.
+VARIANTS = {
+    'act': ('act', {}),
+    'diffusion': ('diffusion', {}),
+    'diffusion-ddim10': ('diffusion', {'noise_scheduler_type': 'DDIM',
+                                       'num_inference_steps': 10}),
+}
+
+
+def _checkpoint(out: Path, name: str, profile) -> Path:  # noqa: ANN001
     from imitation_ros.learn import TrainConfig, train
     from imitation_ros.learn.synthetic import make_synthetic_dataset
 
     ds = out / 'synthetic'
     if not (ds / 'meta' / 'info.json').is_file():
         make_synthetic_dataset(ds, profile, n_episodes=3, n_frames=30)
-    run = out / policy
+    policy, overrides = VARIANTS[name]
+    run = out / name
     if not (run / 'checkpoints' / 'last').exists():
         train(TrainConfig(dataset=ds, policy=policy, output_dir=run, steps=3, batch_size=4,
-                          val_every=3, save_every=3, device='cpu', progress=False))
+                          val_every=3, save_every=3, device='cpu', progress=False,
+                          policy_overrides=overrides))
     return run
 
 
@@ -108,8 +126,9 @@ def run_inline(runner, period: float, seconds: float, rng) -> dict[str, float]: 
     return _period_stats(_loop(tick, period, seconds), period)
 
 
-def run_async(runner, profile, period: float, seconds: float, rng) -> dict[str, float]:  # noqa: ANN001
-    """Our controller with a worker thread."""
+def run_async(runner, profile, period: float, seconds: float, rng,  # noqa: ANN001
+              worker=None) -> dict[str, float]:  # noqa: ANN001
+    """Our controller with a worker thread (default) or the given worker."""
     from imitation_ros.deploy import (
         ControllerConfig,
         PolicyController,
@@ -120,7 +139,8 @@ def run_async(runner, profile, period: float, seconds: float, rng) -> dict[str, 
 
     obs = Obs(runner, rng)
     ctl = PolicyController(runner, SafetyFilter.from_profile(
-        profile, SafetyConfig(stale_obs_s=1.0), period_s=period), worker=ThreadWorker(runner),
+        profile, SafetyConfig(stale_obs_s=1.0), period_s=period),
+        worker=worker or ThreadWorker(runner),
         config=ControllerConfig(period_s=period, latency_margin_s=period))
 
     def tick(t: float) -> None:
@@ -165,15 +185,19 @@ def seam_steps(runner, profile, period: float, latency_s: float, blend: int,  # 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--policies', default='act,diffusion')
+    parser.add_argument('--policies', default='act,diffusion,diffusion-ddim10',
+                        help=f'comma-separated, of {sorted(VARIANTS)}')
     parser.add_argument('--rates', default='30,50')
     parser.add_argument('--seconds', type=float, default=6.0)
     parser.add_argument('--blend-steps', type=int, default=3)
     parser.add_argument('--out', default='runs/bench_deploy')
     args = parser.parse_args()
 
+    from functools import partial
+
     import torch
 
+    from imitation_ros.deploy import ProcessWorker
     from imitation_ros.learn.inference import load_policy
     from imitation_ros.profile import load_profile
     from imitation_ros.resources import config_path
@@ -192,9 +216,12 @@ def main() -> None:
             period = 1.0 / hz
             inline = run_inline(runner, period, args.seconds, np.random.default_rng(0))
             asyn = run_async(runner, profile, period, args.seconds, np.random.default_rng(0))
-            rows.append((name, hz, inline, asyn))
-            print(f'{name} {hz:.0f} Hz: inline p99 {inline["p99"]:.2f} ms, async p99 '
-                  f'{asyn["p99"]:.2f} ms (latency p50 {asyn["latency_p50"]:.0f} ms)', flush=True)
+            proc = run_async(runner, profile, period, args.seconds, np.random.default_rng(0),
+                             worker=ProcessWorker(partial(load_policy, run, device='cpu')))
+            rows.append((name, hz, inline, asyn, proc))
+            print(f'{name} {hz:.0f} Hz: inline p99 {inline["p99"]:.2f} ms, thread p99 '
+                  f'{asyn["p99"]:.2f} ms, process p99 {proc["p99"]:.2f} ms (latency p50 '
+                  f'{asyn["latency_p50"]:.0f} / {proc["latency_p50"]:.0f} ms)', flush=True)
         lat = max(r[3]['latency_p99'] for r in rows if r[0] == name) / 1e3
         period = 1.0 / rates[0]
         hard = seam_steps(runner, profile, period, lat, 0, np.random.default_rng(1))
@@ -204,27 +231,33 @@ def main() -> None:
 
     print(f'\ncommand interval error |interval - period|, ms (CPU, 1 torch thread, '
           f'{args.seconds:.0f} s per loop); stalls = intervals > 1.5 periods')
-    print(f'{"policy":10} {"Hz":>3} | {"inline p50":>10} {"p99":>7} {"max":>7} {"stalls":>6} | '
-          f'{"async p50":>9} {"p99":>6} {"max":>6} {"stalls":>6} {"lat p50/p99":>11} | '
-          f'{"p99 ratio":>9}')
+    print(f'{"policy":16} {"Hz":>3} | {"inline p50":>10} {"p99":>7} {"stalls":>6} | '
+          f'{"thread p50":>10} {"p99":>6} {"stalls":>6} {"no-act":>6} {"lat p50/p99":>11} | '
+          f'{"process p50":>11} {"p99":>6} {"stalls":>6} {"no-act":>6} {"lat p50/p99":>11} | '
+          f'{"p99 ratio inline/thread, /process":>33}')
     for hz, a in idle.items():
-        print(f'{"(no policy)":10} {hz:3.0f} | {a["p50"]:10.2f} {a["p99"]:7.2f} {a["max"]:7.1f} '
-              f'{a["stalls"]:6d} |   the loop alone: this machine\'s timer jitter')
-    for name, hz, a, b in rows:
-        print(f'{name:10} {hz:3.0f} | {a["p50"]:10.2f} {a["p99"]:7.2f} {a["max"]:7.1f} '
-              f'{a["stalls"]:6d} | {b["p50"]:9.2f} {b["p99"]:6.2f} {b["max"]:6.1f} '
-              f'{b["stalls"]:6d} {b["latency_p50"]:5.0f}/{b["latency_p99"]:<5.0f} | '
-              f'{a["p99"] / max(b["p99"], 1e-3):9.1f}')
+        print(f'{"(no policy)":16} {hz:3.0f} | {a["p50"]:10.2f} {a["p99"]:7.2f} '
+              f'{a["stalls"]:6d} |   the loop alone: this machine\'s timer jitter (the floor)')
+    for name, hz, a, b, c in rows:
+        print(f'{name:16} {hz:3.0f} | {a["p50"]:10.2f} {a["p99"]:7.2f} {a["stalls"]:6d} | '
+              f'{b["p50"]:10.2f} {b["p99"]:6.2f} {b["stalls"]:6d} {b["run_stalls"]:6d} '
+              f'{b["latency_p50"]:5.0f}/{b["latency_p99"]:<5.0f} | '
+              f'{c["p50"]:11.2f} {c["p99"]:6.2f} {c["stalls"]:6d} {c["run_stalls"]:6d} '
+              f'{c["latency_p50"]:5.0f}/{c["latency_p99"]:<5.0f} | '
+              f'{a["p99"] / max(b["p99"], 1e-3):16.1f} {a["p99"] / max(c["p99"], 1e-3):16.1f}')
+    print('(ticks per loop: ' + ', '.join(f'{hz:.0f} Hz {a["n"] + 1}' for hz, a in idle.items())
+          + '; a policy whose chunk covers less time than twice its latency cannot avoid '
+          'no-action ticks with one forward pass in flight)')
     print(f'\nlargest joint step at chunk seams (simulated clock, measured p99 latency, '
           f'{1 / period:.0f} Hz), rad; the velocity cap bounds both')
-    print(f'{"policy":10} {"latency ms":>10} | {"max: hard":>9} {"blended":>8} {"ratio":>6} | '
+    print(f'{"policy":16} {"latency ms":>10} | {"max: hard":>9} {"blended":>8} {"ratio":>6} | '
           f'{"mean: hard":>10} {"blended":>8} {"other steps":>11} | {"seams":>6}')
     for name, lat, hard, soft in seams:
         if not soft[3]:
-            print(f'{name:10} {lat * 1e3:10.0f} | every chunk arrived after its last row: '
+            print(f'{name:16} {lat * 1e3:10.0f} | every chunk arrived after its last row: '
                   'nothing to execute (the chunk is shorter than the latency)')
             continue
-        print(f'{name:10} {lat * 1e3:10.0f} | {hard[0]:9.4f} {soft[0]:8.4f} '
+        print(f'{name:16} {lat * 1e3:10.0f} | {hard[0]:9.4f} {soft[0]:8.4f} '
               f'{hard[0] / max(soft[0], 1e-9):6.2f} | {hard[4]:10.4f} {soft[4]:8.4f} '
               f'{hard[5]:11.4f} | {soft[2]:6d}')
 

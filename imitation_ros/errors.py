@@ -44,3 +44,7 @@ class SimError(ImitationRosError):
 
 class SafetyError(ImitationRosError):
     """Raised when a command cannot be made safe (never silently replaced by zeros)."""
+
+
+class PolicyError(ImitationRosError):
+    """Raised when a deployed policy's inference worker cannot start or run."""

@@ -40,7 +40,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def evaluate_through_node(checkpoint: str, *, profile: str, seeds: range, duration_s: float,
                           device: str, policy_params: dict[str, Any], log_dir: Path,
-                          cube_jitter_m: float | None = None) -> list[tuple[int, bool]]:
+                          cube_jitter_m: float | None = None, task: str = 'lift_cube'
+                          ) -> list[tuple[int, bool]]:
     """Run one episode per seed through sim_node + policy_node; return (seed, success) pairs.
 
     Raises:
@@ -52,7 +53,7 @@ def evaluate_through_node(checkpoint: str, *, profile: str, seeds: range, durati
     env['PYTHONUNBUFFERED'] = '1'
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     log_dir.mkdir(parents=True, exist_ok=True)
-    sim_params: dict[str, Any] = {'profile': profile, 'seed': seeds.start - 1}
+    sim_params: dict[str, Any] = {'profile': profile, 'seed': seeds.start - 1, 'task': task}
     if cube_jitter_m is not None:
         sim_params['cube_jitter_m'] = cube_jitter_m
     sim = _spawn('imitation_ros.nodes.sim_node', sim_params, log_dir / 'sim_node.log', env)

@@ -19,10 +19,11 @@ from imitation_ros.deploy.worker import (
     InferenceRequest,
     InferenceResult,
     InlineWorker,
+    ProcessWorker,
     ThreadWorker,
 )
 
 __all__ = ['ChunkPolicy', 'ControllerConfig', 'DeferredWorker', 'InferenceRequest',
            'InferenceResult', 'InlineWorker', 'LatencyTracker', 'Plan', 'PolicyController',
-           'SafetyConfig', 'SafetyFilter', 'SafetyVerdict', 'ThreadWorker', 'TickResult',
+           'ProcessWorker', 'SafetyConfig', 'SafetyFilter', 'SafetyVerdict', 'ThreadWorker', 'TickResult',
            'TimedChunk']

@@ -27,6 +27,7 @@ class PolicyNodeConfig:
     max_plan_age_s: float = 1.0          # hold rows predicted from older observations, s; 0 = off
     enable_ramp_s: float = 1.0           # ramp from the measured pose to the policy's, s
     min_inference_s: float = 0.0         # pad each forward pass to this long (rehearsal), s
+    inference_worker: Literal['thread', 'process'] = 'thread'  # where the forward pass runs
     command: Literal['profile', 'forward', 'trajectory'] = 'profile'  # command interface
     trajectory_points: int = 0           # JointTrajectory points after the first; 0 = rest of chunk
     enabled: bool = True                 # start commanding at once (else wait for ~/enable)

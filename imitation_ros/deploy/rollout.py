@@ -60,7 +60,8 @@ class RolloutConfig:
     latency_margin_s: float | None = None   # request margin; None: 0.01 s (stop-the-world 0)
     max_plan_age_s: float = 1.0        # hold rows predicted from older observations
     enable_ramp_s: float = 1.0         # each episode ramps in from the arm's pose (~/enable)
-    cube_jitter_m: float | None = None      # sim cube start +- this, m; None = the sim's
+    cube_jitter_m: float | None = None      # sim cube start +- this, m; None = the task's
+    task: str = 'lift_cube'            # cube task variant (sim.arm.TASK_VARIANTS)
 
     def __post_init__(self) -> None:
         if self.episodes <= 0 or self.duration_s <= 0:
@@ -72,6 +73,7 @@ class RolloutConfig:
         if self.obs_delay_s < 0 or self.time_scale <= 0 or (self.latency_s or 0) < 0:
             msg = 'obs_delay_s and latency_s must be >= 0 and time_scale > 0'
             raise ConfigError(msg)
+        check_task(self.task, self.cube_jitter_m)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,7 @@ def evaluate_checkpoint(checkpoint: str | Path, profile: RobotProfile,
     runner = runner if runner is not None else load_checked(checkpoint, profile, cfg.device)
     wants_images = any(k.startswith(OBS_IMAGES) for k in runner.config.input_features)
     controller = make_controller(runner, profile, cfg)
-    sim = ArmSim(profile, sim_config(cfg.cube_jitter_m))
+    sim = ArmSim(profile, sim_config(cfg.cube_jitter_m, cfg.task))
     world: Any = sim
     if OBS_ENV_STATE in runner.config.input_features:
         # A policy trained on the sim's privileged object pose (GAIL): only a simulator has it.
@@ -189,18 +191,35 @@ def evaluate_checkpoint(checkpoint: str | Path, profile: RobotProfile,
     return RolloutReport(cfg.timing, summary, stats)
 
 
-def sim_config(cube_jitter_m: float | None) -> Any:
-    """The sim's config with the cube jitter set (None: the sim's default config)."""
-    if cube_jitter_m is None:
-        return None
-    from imitation_ros.sim import ArmSimConfig
+def check_task(task: str, cube_jitter_m: float | None) -> None:
+    """Refuse an unknown task variant, or a cube jitter on a task that fixes its own.
 
-    return ArmSimConfig(cube_jitter_m=cube_jitter_m)
+    Raises:
+        ConfigError: Naming the task (and the known ones).
+    """
+    from imitation_ros.sim.arm import TASK_VARIANTS
+
+    if task not in TASK_VARIANTS:
+        msg = f'unknown cube task {task!r}; known: {sorted(TASK_VARIANTS)}'
+        raise ConfigError(msg)
+    if cube_jitter_m is not None and 'cube_jitter_m' in TASK_VARIANTS[task]:
+        msg = (f'task {task!r} fixes its cube range (cube_jitter_m '
+               f'{TASK_VARIANTS[task]["cube_jitter_m"]}); drop the cube jitter setting')
+        raise ConfigError(msg)
+
+
+def sim_config(cube_jitter_m: float | None, task: str = 'lift_cube') -> Any:
+    """The sim config of ``task`` with the cube jitter set (None: the task's own)."""
+    from imitation_ros.sim.arm import task_sim_config
+
+    check_task(task, cube_jitter_m)
+    extra = {} if cube_jitter_m is None else {'cube_jitter_m': cube_jitter_m}
+    return task_sim_config(task, **extra)
 
 
 def evaluate_baselines(profile: RobotProfile, seeds: range, *, duration_s: float,
-                       dataset: str | Path | None, cube_jitter_m: float | None = None
-                       ) -> dict[str, Any]:
+                       dataset: str | Path | None, cube_jitter_m: float | None = None,
+                       task: str = 'lift_cube') -> dict[str, Any]:
     """Success of the scripted expert (ceiling) and of blind replay (floor) on ``seeds``.
 
     Blind replay ignores observations and replays the demos' mean action trajectory
@@ -211,7 +230,7 @@ def evaluate_baselines(profile: RobotProfile, seeds: range, *, duration_s: float
     """
     from imitation_ros.sim import ArmSim, ScriptedExpert, evaluate, expert_policy
 
-    sim = ArmSim(profile, sim_config(cube_jitter_m))
+    sim = ArmSim(profile, sim_config(cube_jitter_m, task))
     try:
         out = {'expert': evaluate(sim, expert_policy(sim, ScriptedExpert(
             sim.geometry, sim.joint_names)), seeds, duration_s=duration_s)}

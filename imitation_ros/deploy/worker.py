@@ -4,7 +4,11 @@ The controller hands a worker an :class:`InferenceRequest` (the recent observati
 time the newest was taken) and polls it every control period; the control tick never waits
 for a forward pass. Three workers share the interface:
 
-* :class:`ThreadWorker`: the forward pass runs on a background thread (the policy node).
+* :class:`ThreadWorker`: the forward pass runs on a background thread (the policy node's
+  default).
+* :class:`ProcessWorker`: the forward pass runs in a child process that loads its own copy
+  of the policy (``inference_worker:=process``): the control tick never waits for the
+  policy's Python code to release the GIL.
 * :class:`InlineWorker`: runs at submit, result available at once: the "stop-the-world"
   evaluation (and lerobot's inline ``select_action`` loop, minus its stall).
 * :class:`DeferredWorker`: runs at submit but releases the result only once the
@@ -18,6 +22,7 @@ for the time the newest observation was taken. Only the worker touches the polic
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import sys
 import threading
 import time
@@ -29,7 +34,8 @@ import numpy as np
 from imitation_ros.errors import ImitationRosError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from multiprocessing.connection import Connection
 
     from numpy.typing import NDArray
 
@@ -245,6 +251,146 @@ class ThreadWorker:
                 time.sleep(pad)
             with self._cv:
                 self._result, self._running = res, False
+
+
+def _process_main(conn: Connection, factory: Callable[[], ChunkPolicy],
+                  min_latency_s: float, torch_threads: int) -> None:
+    """The child of a :class:`ProcessWorker`: load the policy, then serve requests."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent node handles Ctrl-C
+    try:
+        if torch_threads > 0:
+            import torch
+
+            torch.set_num_threads(torch_threads)
+        policy = factory()
+    except Exception as err:  # noqa: BLE001 - reported to the parent, which raises
+        conn.send(('error', f'{type(err).__name__}: {err}'))
+        return
+    conn.send(('ready', ''))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg[0] != 'run':
+            return
+        seq, req = msg[1], msg[2]
+        t0 = time.perf_counter()
+        try:
+            res = run_policy(policy, req)
+        except Exception as err:  # noqa: BLE001 - the control loop must hear of it
+            res = InferenceResult(req, None, 0, time.perf_counter() - t0,
+                                  f'{type(err).__name__}: {err}')
+        pad = min_latency_s - (time.perf_counter() - t0)
+        if pad > 0:
+            time.sleep(pad)
+        conn.send(('done', seq, res.chunk, res.n_exec, res.compute_s, res.error))
+
+
+class ProcessWorker:
+    """Runs forward passes in a child process (spawned), one request at a time.
+
+    The child builds its own policy with ``factory`` (a picklable callable, e.g.
+    ``functools.partial(load_policy, path, device='cpu')``); requests go over a pipe (the
+    observation history, a few small arrays) and only the chunk comes back. The control
+    thread never shares the GIL with the forward pass. A child that dies turns every later
+    request into an error result, so the controller holds and says why.
+    """
+
+    def __init__(self, factory: Callable[[], ChunkPolicy], *, min_latency_s: float = 0.0,
+                 torch_threads: int = 1, start_timeout_s: float = 300.0,
+                 name: str = 'policy-inference') -> None:
+        """Start the child and wait until its policy is loaded.
+
+        Args:
+            factory: Builds the policy in the child.
+            min_latency_s: Pad each forward pass to at least this long; 0 = off.
+            torch_threads: ``torch.set_num_threads`` in the child; 0 = leave as is.
+            start_timeout_s: How long loading may take.
+            name: Process name.
+
+        Raises:
+            PolicyError: The child failed to load the policy or did not answer in time.
+        """
+        from imitation_ros.errors import PolicyError
+
+        ctx = multiprocessing.get_context('spawn')     # never fork a threaded process
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_process_main, name=name, daemon=True,
+                                 args=(child, factory, min_latency_s, torch_threads))
+        self._proc.start()
+        child.close()
+        try:
+            ok = self._conn.poll(start_timeout_s)
+            reply = self._conn.recv() if ok else ('error', f'no answer in {start_timeout_s} s')
+        except (EOFError, OSError):
+            self._proc.join(5.0)
+            reply = ('error', f'the process exited (code {self._proc.exitcode}) before '
+                              'answering; see the traceback above')
+        if reply[0] != 'ready':
+            self.close()
+            msg = f'inference process could not load the policy: {reply[1]}'
+            raise PolicyError(msg)
+        self._seq = 0
+        self._inflight: dict[int, InferenceRequest] = {}
+        self._result: InferenceResult | None = None
+
+    @property
+    def busy(self) -> bool:
+        """True from submit until the result is polled."""
+        return bool(self._inflight) or self._result is not None
+
+    def submit(self, request: InferenceRequest) -> None:
+        """Send a request to the child (the caller checks ``busy`` first)."""
+        self._seq += 1
+        self._inflight[self._seq] = request
+        try:
+            self._conn.send(('run', self._seq, request))
+        except (OSError, ValueError) as err:
+            del self._inflight[self._seq]
+            self._result = InferenceResult(request, None, 0, 0.0, self._dead(err))
+
+    def _dead(self, err: object = '') -> str:
+        code = self._proc.exitcode
+        return f'inference process exited (code {code}){f": {err}" if err else ""}'
+
+    def poll(self, now_s: float) -> InferenceResult | None:
+        """The finished result, once (never blocks)."""
+        del now_s
+        try:
+            while self._conn.poll(0):
+                _, seq, chunk, n_exec, compute_s, error = self._conn.recv()
+                req = self._inflight.pop(seq, None)
+                if req is not None:
+                    self._result = InferenceResult(req, chunk, n_exec, compute_s, error)
+        except (EOFError, OSError) as err:
+            for seq, req in list(self._inflight.items()):
+                self._result = InferenceResult(req, None, 0, 0.0, self._dead(err))
+                del self._inflight[seq]
+        if self._inflight and not self._proc.is_alive():
+            seq, req = next(iter(self._inflight.items()))
+            del self._inflight[seq]
+            self._result = InferenceResult(req, None, 0, 0.0, self._dead())
+        res, self._result = self._result, None
+        return res
+
+    def cancel(self) -> None:
+        """Drop the unpolled result (a running pass finishes; its epoch is then stale)."""
+        self._result = None
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the child (waits ``timeout_s`` for a running forward pass, then kills it)."""
+        try:
+            self._conn.send(('stop',))
+        except (OSError, ValueError):
+            pass
+        self._proc.join(timeout_s)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout_s)
+        self._conn.close()
 
 
 def history_of(history: Sequence[Mapping[str, Any]], n: int) -> tuple[Mapping[str, Any], ...]:

@@ -24,6 +24,7 @@ import numpy as np
 from imitation_ros.deploy import (
     ControllerConfig,
     PolicyController,
+    ProcessWorker,
     SafetyConfig,
     SafetyFilter,
     ThreadWorker,
@@ -56,7 +57,10 @@ class PolicyNode(Node):
         self.profile = load_profile(resolve_config(cfg.profile))
         from imitation_ros.learn.inference import load_policy   # torch: only here
 
-        runner = load_policy(cfg.checkpoint, device=cfg.device)
+        # With a process worker the child loads the model that runs; this copy (on the CPU)
+        # only tells the controller the policy's shapes and joint names.
+        in_proc = cfg.inference_worker == 'process'
+        runner = load_policy(cfg.checkpoint, device='cpu' if in_proc else cfg.device)
         if runner.joint_names and list(runner.joint_names) != list(self.profile.joint_names):
             msg = (f'{cfg.checkpoint}: trained on joints {runner.joint_names}, profile '
                    f'{self.profile.path} has {list(self.profile.joint_names)}')
@@ -66,8 +70,10 @@ class PolicyNode(Node):
             max_step_rad=cfg.max_step_rad, velocity_scale=cfg.velocity_scale,
             stale_obs_s=cfg.stale_obs_s, limit_margin_rad=cfg.limit_margin_rad,
             max_lead_rad=cfg.max_lead_rad), period_s=self.period_s)
-        self.ctl = PolicyController(runner, safety, worker=ThreadWorker(
-            runner, min_latency_s=cfg.min_inference_s), config=ControllerConfig(
+        worker = (ProcessWorker(partial(load_policy, cfg.checkpoint, device=cfg.device),
+                                min_latency_s=cfg.min_inference_s) if in_proc
+                  else ThreadWorker(runner, min_latency_s=cfg.min_inference_s))
+        self.ctl = PolicyController(runner, safety, worker=worker, config=ControllerConfig(
             period_s=self.period_s, blend_steps=cfg.blend_steps,
             ensemble_coeff=cfg.ensemble_coeff if cfg.ensemble_coeff >= 0 else None,
             latency_margin_s=cfg.latency_margin_s, latency_prior_s=cfg.latency_prior_s,
@@ -101,6 +107,7 @@ class PolicyNode(Node):
         self.create_timer(1.0, self._publish_diag)
         self.get_logger().info(
             f'policy {runner.policy_type} from {cfg.checkpoint} at {1 / self.period_s:.1f} Hz, '
+            f'inference in a {cfg.inference_worker}, '
             f'{mode} commands, step cap {np.round(safety.step_cap(), 4).tolist()} rad/period, '
             f'{"enabled" if self.enabled else "waiting for ~/enable"}')
 

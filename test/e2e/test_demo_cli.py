@@ -4,6 +4,8 @@ Regressions pinned:
 - record (sim + expert + recorder processes over DDS) -> convert -> train -> eval-offline ->
   eval-sim run in order and leave their outputs (bag, dataset + quality report, checkpoint +
   loss plot, offline plot, closed-loop results, summary.json);
+- the success rate is counted through sim_node + policy_node processes (their logs show the
+  episodes were driven on the graph), beside expert and blind replay on the same seeds;
 - a second run reuses what exists (no new bag, no retraining).
 """
 from __future__ import annotations
@@ -34,7 +36,14 @@ def test_demo_small_loop(node_env: dict[str, str], python: str, tmp_path: Path) 
     assert (out / 'train' / 'loss.png').is_file()
     assert (out / 'train' / 'eval' / 'actions.png').is_file()
     results = json.loads((out / 'eval_sim.json').read_text())
-    assert len(results['results']) == 2
+    assert results['headline'] == 'through_node' == summary['evaluation']
+    assert [r['seed'] for r in results['results']] == [10000, 10001]
+    assert results['expert']['episodes'] == results['blind_replay']['episodes'] == 2
+    assert summary['expert_success_rate'] == results['expert']['success_rate']
+    sim_log = (out / 'eval_nodes' / 'sim_node.log').read_text()
+    pol_log = (out / 'eval_nodes' / 'policy_node.log').read_text()
+    assert 'graph backend' in sim_log and 'graph backend' in pol_log
+    assert res.stdout.count('through-node episode') == 2
     assert 'success rate' in res.stdout
 
     again = subprocess.run(cmd, env=node_env, capture_output=True, text=True, timeout=600)

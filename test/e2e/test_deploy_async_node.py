@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,72 @@ def test_slow_policy_trajectory_every_period(
     finally:
         _stop(policy)
         _stop(sim)
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f'/proc/{pid}/task/{pid}/children')
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def test_process_worker_forward_every_period_and_child_ends_with_node(
+        act_checkpoint: Path, backends: Any, python: str, tmp_path: Path) -> None:
+    """inference_worker:=process: the forward pass runs in a child; commands every period."""
+    profile = load_profile(config_path('sim_arm.yaml'))
+    lower, upper = np.array(profile.limits.lower_rad), np.array(profile.limits.upper_rad)
+    vel = np.array(profile.limits.max_velocity_rad_s)
+    period = 1.0 / profile.fps
+    sim = _start(python, backends.node_env, 'imitation_ros.nodes.sim_node',
+                 log=tmp_path / 'sim.log')
+    policy = _start(python, backends.node_env, 'imitation_ros.nodes.policy_node',
+                    '-p', f'checkpoint:={act_checkpoint}', '-p', 'device:=cpu',
+                    '-p', 'command:=forward', '-p', 'min_inference_s:=0.2',
+                    '-p', 'inference_worker:=process', '-p', 'enable_ramp_s:=0.3',
+                    '-p', 'stale_obs_s:=0.3', log=tmp_path / 'policy.log')
+    children: list[int] = []
+    try:
+        out = tmp_path / 'probe.json'
+        probe_src = PROBE.replace("'trajectory_msgs/msg/JointTrajectory'",
+                                  "'std_msgs/msg/Float64MultiArray'").replace(
+            "'/arm_controller/joint_trajectory'", repr(profile.command.forward_topic)).replace(
+            """    trajs.append({'stamp': m.header.stamp.sec * 10**9 + m.header.stamp.nanosec,
+                  'names': list(m.joint_names),
+                  'tfs': [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9
+                          for p in m.points],
+                  'pos': [list(map(float, p.positions)) for p in m.points]})""",
+            """    trajs.append({'t': time.monotonic(), 'pos': list(map(float, m.data))})""")
+        assert repr(profile.command.forward_topic) in probe_src and "'t': time" in probe_src
+        end = time.monotonic() + 180           # two torch imports: the node's and its child's
+        while 'inference in a process' not in (tmp_path / 'policy.log').read_text():
+            assert policy.poll() is None and time.monotonic() < end, \
+                (tmp_path / 'policy.log').read_text()[-3000:]
+            time.sleep(0.2)
+        probe = subprocess.Popen([python, '-c', probe_src, '10', str(out)],
+                                 env=backends.probe_env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        children = _children(policy.pid)              # the inference process, while running
+        _, err = probe.communicate(timeout=120)
+        assert probe.returncode == 0, err
+        children = children or _children(policy.pid)
+        seen = json.loads(out.read_text())
+        logs = (tmp_path / 'policy.log').read_text()
+        backends.expect_log(logs, 'policy_node')
+        assert 'inference in a process' in logs
+        cmds = seen['trajs']
+        assert len(cmds) > 100, f'policy published {len(cmds)} commands\n{logs[-3000:]}'
+        pos = np.array([c['pos'] for c in cmds])
+        assert np.all(np.isfinite(pos)) and np.all(pos >= lower - 1e-9)
+        assert np.all(pos <= upper + 1e-9)
+        assert np.all(np.abs(np.diff(pos, axis=0)) <= vel * period + 1e-6)
+        gaps = np.diff([c['t'] for c in cmds])
+        assert np.median(gaps) < 1.5 * period           # every period, not every forward pass
+        last = seen['diags'][-1] if seen['diags'] else {}
+        assert int(last.get('inferences', 0)) >= 2, last
+        assert float(last['latency_p50_ms']) >= 200.0
+        assert len(cmds) >= 2 * int(last['inferences'])
+        assert children, 'the policy node has no child process (inference ran in-process?)'
+    finally:
+        _stop(policy)
+        _stop(sim)
+    for pid in children:        # Ctrl-C on the node also ends its inference process
+        assert not Path(f'/proc/{pid}').exists() or \
+            Path(f'/proc/{pid}/stat').read_text().split()[2] == 'Z', f'child {pid} left running'

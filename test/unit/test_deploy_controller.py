@@ -18,6 +18,7 @@ Regressions pinned:
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ from imitation_ros.deploy import (
     InlineWorker,
     PolicyController,
     SafetyConfig,
+    ProcessWorker,
     SafetyFilter,
     ThreadWorker,
 )
@@ -106,12 +108,15 @@ def test_slow_policy_commands_every_period_from_the_right_row() -> None:
     assert ctl.max_step_rad <= 2.0 * DT + 1e-9
 
 
-def test_thread_worker_with_sleeping_policy_keeps_publishing() -> None:
+@pytest.mark.parametrize('kind', ['thread', 'process'])
+def test_real_worker_with_sleeping_policy_keeps_publishing(kind: str) -> None:
     period = 0.02                                    # 50 Hz; the policy sleeps 6 periods
     pol = TimePolicy(k=60, n_exec=40, sleep_s=0.12)
     safety = SafetyFilter(np.full(3, -1.0), np.full(3, 1.0), SafetyConfig(stale_obs_s=0.1),
                           max_velocity=np.full(3, 2.0), period_s=period)
-    ctl = PolicyController(pol, safety, worker=ThreadWorker(pol), config=ControllerConfig(
+    worker = (ThreadWorker(pol) if kind == 'thread' else
+              ProcessWorker(partial(TimePolicy, k=60, n_exec=40, sleep_s=0.12), torch_threads=0))
+    ctl = PolicyController(pol, safety, worker=worker, config=ControllerConfig(
         period_s=period, latency_margin_s=period, max_plan_age_s=1.5))
     t_start = time.monotonic()
     published, prev = 0, None
@@ -134,8 +139,9 @@ def test_thread_worker_with_sleeping_policy_keeps_publishing() -> None:
             prev = cmd
     finally:
         ctl.close()
-    assert published > 30 and pol.calls >= 2
+    assert published > 30
     assert ctl.inferences >= 2 and ctl.holds['non_finite'] == 0
+    assert (pol.calls >= 2) if kind == 'thread' else (pol.calls == 0)   # the child ran them
 
 
 def test_seam_step_capped_and_smaller_when_blended() -> None:
@@ -263,3 +269,39 @@ def test_one_action_policy_commands_every_period_when_async() -> None:
     cmds = [ctl.tick(i * DT, _obs(i * DT), i * DT).verdict for i in range(30)]
     assert cmds[0].command is None and all(v.action != 'hold' for v in cmds[1:])
     assert pol.calls == 30 and ctl.stalls == 0      # a new request as each result lands
+
+
+def _broken_factory() -> TimePolicy:
+    raise TrainError('/no/such/run: no policy checkpoint (config.json + model.safetensors)')
+
+
+def test_process_worker_reports_load_failure_and_a_dead_child() -> None:
+    from imitation_ros.deploy import InferenceRequest
+    from imitation_ros.errors import PolicyError
+
+    with pytest.raises(PolicyError, match='could not load the policy: TrainError: /no/such/run'):
+        ProcessWorker(_broken_factory, torch_threads=0, start_timeout_s=60)
+
+    w = ProcessWorker(partial(TimePolicy, k=5, n_exec=5, sleep_s=0.3), torch_threads=0)
+    try:
+        req = InferenceRequest((_obs(1.0),), 1.0, 1.0, 0)
+        w.submit(req)
+        assert w.busy and w.poll(1.0) is None          # never blocks on a running pass
+        end = time.monotonic() + 30
+        res = None
+        while res is None and time.monotonic() < end:
+            res = w.poll(0.0)
+            time.sleep(0.01)
+        assert res is not None and res.error == '' and res.request is req
+        assert res.chunk.shape == (5, 3) and res.chunk[0, 0] == pytest.approx(SCALE * 1.0)
+        assert res.compute_s >= 0.3 and not w.busy
+        w.submit(InferenceRequest((_obs(2.0),), 2.0, 2.0, 0))
+        w._proc.kill()                                  # noqa: SLF001 - the child dies mid-pass
+        w._proc.join(10)                                # noqa: SLF001
+        res = w.poll(2.0)
+        assert res is not None and res.chunk is None and 'inference process exited' in res.error
+        w.submit(InferenceRequest((_obs(3.0),), 3.0, 3.0, 0))     # later requests: errors too
+        res = w.poll(3.0)
+        assert res is not None and res.chunk is None and 'exited' in res.error
+    finally:
+        w.close()
