@@ -1,0 +1,100 @@
+"""Why do recorded demos teach image BC less than in-process ones? Three rows, one script.
+
+``imitation-ros demo`` (record through the nodes, convert, ``imitation-ros train``) reached
+7/20 on ``lift_cube_wide`` where ``bench/bench_vision.py`` (in-process demos, its own
+training settings) reached 30/30. Two things differ: where the demos come from, and the
+training settings (the CLI's default augmentation is ColorJitter 0.2 + affine 5 deg / 5 %
+and holds out 10 % of episodes; the vision bench uses random shift 4 px, ColorJitter 0.1 and
+all episodes). This script trains the same image BC, same steps and seed, on:
+
+* ``inproc+shift``: in-process demos (``write_sim_demos``), the vision bench's augmentation;
+* ``recorded+shift``: demos recorded through sim_node + expert_node + recorder_node and
+  converted (``--recorded DATASET``), the same augmentation: the data-source effect;
+* ``recorded+cli``: the recorded demos with ``imitation-ros train``'s default augmentation:
+  the training-settings effect;
+
+and evaluates each on the same held-out seeds, latency-faithful (``sim.task_eval``), beside
+blind replay and the expert. Asserts nothing.
+
+    ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=42 \\
+      imitation-ros launch sim_record episodes:=30 output_dir:=runs/gap/bags task:=lift_cube_wide
+    imitation-ros convert runs/gap/bags/demo_* --profile sim_arm --out runs/gap/recorded
+    OMP_NUM_THREADS=1 python bench/bench_demo_gap.py --recorded runs/gap/recorded \\
+        [--steps 600] [--eval 20] [--rows inproc+shift,recorded+shift,recorded+cli]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('MUJOCO_GL', 'egl')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--recorded', required=True, help='dataset converted from recorded bags')
+    parser.add_argument('--out', default='runs/bench_demo_gap')
+    parser.add_argument('--demos', type=int, default=30, help='in-process demos to write')
+    parser.add_argument('--steps', type=int, default=600)
+    parser.add_argument('--eval', type=int, default=20, help='held-out seeds')
+    parser.add_argument('--rows', default='inproc+shift,recorded+shift,recorded+cli')
+    args = parser.parse_args()
+
+    import torch
+
+    from imitation_ros.data.sim_demos import write_sim_demos
+    from imitation_ros.learn.augment import AugmentConfig
+    from imitation_ros.learn.trainer import TrainConfig, train
+    from imitation_ros.sim.arm import task_sim_config
+    from imitation_ros.sim.task_eval import (
+        evaluate_baselines,
+        evaluate_checkpoint_on_task,
+        held_out_seeds,
+    )
+
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    sim_cfg = task_sim_config('lift_cube_wide')
+    seeds = held_out_seeds(args.eval)
+    inproc = out / 'inproc'
+    if not (inproc / 'meta' / 'info.json').is_file():
+        write_sim_demos(inproc, episodes=args.demos, seed=0, sim_config=sim_cfg, overwrite=True)
+    shift = AugmentConfig(brightness=0.1, contrast=0.1, saturation=0.1, hue=0.0, degrees=0.0,
+                          translate=0.0, shift_px=4, state_noise_std=0.05)
+    cli = AugmentConfig(state_noise_std=0.05)         # `imitation-ros train`'s defaults
+    rows = {'inproc+shift': (inproc, shift), 'recorded+shift': (Path(args.recorded), shift),
+            'recorded+cli': (Path(args.recorded), cli)}
+    results = {}
+    for name in args.rows.split(','):
+        data, aug = rows[name]
+        t0 = time.monotonic()
+        run = out / name
+        if not (run / 'checkpoints' / 'last').exists():
+            train(TrainConfig(dataset=data, policy='bc', output_dir=run, steps=args.steps,
+                              batch_size=64, device='cpu', val_every=args.steps,
+                              save_every=args.steps, progress=True, augment=aug))
+        train_s = time.monotonic() - t0
+        s = evaluate_checkpoint_on_task(run, sim_cfg, seeds)
+        base = evaluate_baselines(data, sim_cfg, seeds)
+        results[name] = {'success': s.successes, 'blind': base.blind.successes,
+                         'expert': base.expert.successes, 'n': s.n, 'train_s': round(train_s)}
+        print(name, results[name], flush=True)
+    (out / 'results.json').write_text(json.dumps(results, indent=2))
+    print(f'\nimage BC, {args.steps} steps, lift_cube_wide, seeds {seeds.start}..{seeds.stop - 1}'
+          ' (latency-faithful)')
+    print(f'{"row":16} {"policy":>7} {"blind replay":>12} {"expert":>7} {"train s":>8}')
+    for name, r in results.items():
+        print(f'{name:16} {r["success"]:>3}/{r["n"]:<3} {r["blind"]:>8}/{r["n"]:<3} '
+              f'{r["expert"]:>3}/{r["n"]:<3} {r["train_s"]:>8}')
+
+
+if __name__ == '__main__':
+    main()
