@@ -20,6 +20,7 @@ class PolicyNodeConfig:
     max_lead_rad: float = 0.5            # target at most this far from measured, rad; 0 = off
     stale_obs_s: float = 0.2             # hold when the newest observation is older, s
     limit_margin_rad: float = 0.0        # keep this far inside the joint limits, rad
+    state_limit_tolerance_rad: float = 0.2  # hold when measured is further outside limits, rad
     ensemble_coeff: float = -1.0         # ACT temporal ensembling weight m; < 0 = off
     blend_steps: int = 3                 # seam crossfade between chunks, control periods
     latency_margin_s: float = 0.01       # request a chunk this much before p99 latency needs, s

@@ -3,13 +3,17 @@
 Rules, in order:
 
 1. No observation yet, a stale one (older than ``stale_obs_s``) or a non-finite one: hold.
+   So is a measured position more than ``state_limit_tolerance_rad`` outside the joint limits
+   (a wrong profile, units or joint order, or a sensor fault: no command can be justified
+   from it).
 2. A non-finite or wrongly sized command: hold.
 3. Clamp to the joint limits (``lower_rad``/``upper_rad``, shrunk by ``limit_margin_rad``).
-4. Cap the step from the last command sent (or the measured position when none was sent):
-   per joint, ``max_velocity_rad_s`` (the profile's) x ``velocity_scale`` x control period,
-   and at most ``max_step_rad`` when that is set.
-5. Keep the target within ``max_lead_rad`` of the measured position (when set), so a blocked
+4. Keep the target within ``max_lead_rad`` of the measured position (when set), so a blocked
    or lagging arm is never handed a target far ahead of where it is.
+5. Cap the step from the last command sent (or the measured position when none was sent):
+   per joint, ``max_velocity_rad_s`` (the profile's) x ``velocity_scale`` x control period,
+   and at most ``max_step_rad`` when that is set. The cap comes last, so nothing, not even a
+   jump of the measured position, makes the command step further than it.
 
 "Hold" re-sends the last command that passed (the arm keeps its target), or, before any was
 sent, returns ``None`` so the caller publishes nothing. A zero vector is never invented.
@@ -43,6 +47,7 @@ class SafetyConfig:
     stale_obs_s: float = 0.2           # hold when the newest observation is older than this
     limit_margin_rad: float = 0.0      # keep this far inside the joint limits
     max_lead_rad: float = 0.0          # target at most this far from measured; 0 = no limit
+    state_limit_tolerance_rad: float = 0.2  # hold when measured is further outside the limits
 
     def __post_init__(self) -> None:
         if self.max_step_rad < 0:
@@ -59,6 +64,9 @@ class SafetyConfig:
             raise ConfigError(msg)
         if self.max_lead_rad < 0:
             msg = f'max_lead_rad must be >= 0 (0 = off), got {self.max_lead_rad}'
+            raise ConfigError(msg)
+        if self.state_limit_tolerance_rad < 0:
+            msg = f'state_limit_tolerance_rad must be >= 0, got {self.state_limit_tolerance_rad}'
             raise ConfigError(msg)
 
 
@@ -95,8 +103,13 @@ class SafetyFilter:
     max_velocity: NDArray[np.float64] | None = None
     period_s: float | None = None
     _last: NDArray[np.float64] | None = None
+    _state_lo: NDArray[np.float64] = field(init=False, repr=False)
+    _state_hi: NDArray[np.float64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        tol = self.config.state_limit_tolerance_rad
+        self._state_lo = np.asarray(self.lower, dtype=np.float64) - tol
+        self._state_hi = np.asarray(self.upper, dtype=np.float64) + tol
         self.lower = np.asarray(self.lower, dtype=np.float64) + self.config.limit_margin_rad
         self.upper = np.asarray(self.upper, dtype=np.float64) - self.config.limit_margin_rad
         if self.lower.shape != self.upper.shape or np.any(self.lower >= self.upper):
@@ -185,6 +198,13 @@ class SafetyFilter:
         if meas.shape != (n,) or not np.all(np.isfinite(meas)):
             return self._hold('measured joint positions non-finite or wrong size',
                               'bad_state')
+        out_of = np.flatnonzero((meas < self._state_lo) | (meas > self._state_hi))
+        if out_of.size:
+            return self._hold(
+                'measured position outside the joint limits by more than '
+                f'{self.config.state_limit_tolerance_rad} rad: '
+                + ', '.join(f'{self._name(i)} {meas[i]:.3f}' for i in out_of)
+                + ' (check the profile: limits, units, joint order)', 'state_out_of_limits')
         if command is None:
             return self._hold(reason, kind)
         cmd = np.asarray(command, dtype=np.float64).reshape(-1)
@@ -200,12 +220,13 @@ class SafetyFilter:
             idx = np.flatnonzero(clamped != cmd)
             reasons.append(f'clamped to limits: {[self._name(i) for i in idx]}')
             action = 'clamped'
-        ref = meas if self._last is None else self._last
-        cap = self.step_cap()
-        out = ref + np.clip(clamped - ref, -cap, cap)
+        target = clamped
         if self.config.max_lead_rad > 0:
             lead = self.config.max_lead_rad
-            out = np.clip(out, meas - lead, meas + lead)
+            target = np.clip(target, meas - lead, meas + lead)
+        ref = meas if self._last is None else self._last
+        cap = self.step_cap()
+        out = ref + np.clip(target - ref, -cap, cap)
         if not np.allclose(out, clamped):
             idx = np.flatnonzero(~np.isclose(out, clamped))
             reasons.append(f'step capped (velocity {self.config.velocity_scale:g} x limit'

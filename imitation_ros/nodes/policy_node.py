@@ -69,7 +69,8 @@ class PolicyNode(Node):
         safety = SafetyFilter.from_profile(self.profile, SafetyConfig(
             max_step_rad=cfg.max_step_rad, velocity_scale=cfg.velocity_scale,
             stale_obs_s=cfg.stale_obs_s, limit_margin_rad=cfg.limit_margin_rad,
-            max_lead_rad=cfg.max_lead_rad), period_s=self.period_s)
+            max_lead_rad=cfg.max_lead_rad,
+            state_limit_tolerance_rad=cfg.state_limit_tolerance_rad), period_s=self.period_s)
         worker = (ProcessWorker(partial(load_policy, cfg.checkpoint, device=cfg.device),
                                 min_latency_s=cfg.min_inference_s) if in_proc
                   else ThreadWorker(runner, min_latency_s=cfg.min_inference_s))

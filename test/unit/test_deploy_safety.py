@@ -3,7 +3,10 @@
 Regressions pinned:
 - commands are clamped to limits; the step per period is capped at the profile's
   max_velocity_rad_s x period (and max_step_rad when set);
-- the target never leads the measured position by more than max_lead_rad;
+- the target never leads the measured position by more than max_lead_rad, and a jump of the
+  measured position never makes the command step further than the cap (the cap comes last);
+- a measured position further outside the limits than state_limit_tolerance_rad holds,
+  naming the joint; a small excess does not;
 - stale, missing or non-finite input holds the last safe command, never zeros, with a kind;
 - before any command passed, a hold publishes nothing (None), not a zero vector;
 - trajectory points are clamped and velocity-capped point after point.
@@ -63,6 +66,39 @@ def test_lead_over_measured_is_bounded(prof) -> None:  # noqa: ANN001
         v = f.filter(np.full(6, 0.9), meas, 0.0)
     assert np.all(np.abs(v.command - meas) <= 0.1 + 1e-12)
     assert v.action == 'step_capped'
+
+
+def test_measured_jump_never_breaks_the_step_cap(prof) -> None:  # noqa: ANN001
+    f = SafetyFilter.from_profile(prof, SafetyConfig(max_lead_rad=0.2))
+    cap = f.step_cap()
+    meas = np.full(6, 0.3)
+    prev = f.filter(meas, meas, 0.0).command
+    jumped = meas.copy()
+    jumped[0] = 1.9                     # an encoder glitch: 1.6 rad in one period
+    for _ in range(40):
+        v = f.filter(jumped, jumped, 0.0)
+        assert np.all(np.abs(v.command - prev) <= cap + 1e-12), v.command - prev
+        prev = v.command
+    assert np.all(np.abs(prev - jumped) <= 0.2 + 1e-12)     # got there, a cap at a time
+
+
+def test_hold_when_measured_far_outside_limits(prof) -> None:  # noqa: ANN001
+    f = SafetyFilter.from_profile(prof, SafetyConfig(state_limit_tolerance_rad=0.2))
+    meas = np.full(6, 0.3)
+    f.filter(meas, meas, 0.0)
+    slightly = meas.copy()
+    slightly[5] = 1.1                   # gripper 0.1 past its upper limit 1.0: tolerated
+    before = f.filter(slightly, slightly, 0.0)
+    assert before.action != 'hold'
+    far = meas.copy()
+    far[2] = 1.7 + 0.5                  # elbow 0.5 rad past its limit (degrees? wrong joint?)
+    v = f.filter(meas, far, 0.0)
+    assert v.action == 'hold' and v.kind == 'state_out_of_limits'
+    assert 'elbow_flex 2.200' in v.reasons[0] and 'profile' in v.reasons[0]
+    assert np.array_equal(v.command, f.last_command) and not np.allclose(v.command, 0.0)
+    assert np.array_equal(v.command, before.command)           # the hold re-sends it
+    with pytest.raises(ConfigError, match='state_limit_tolerance_rad'):
+        SafetyConfig(state_limit_tolerance_rad=-1.0)
 
 
 def test_hold_on_stale_nan_and_missing(filt: SafetyFilter) -> None:

@@ -61,8 +61,28 @@ def test_switched_off() -> None:
 
 def test_identity_parameters_keep_image() -> None:
     x = _batch()[CAM]
-    cfg = AugmentConfig(brightness=0, contrast=0, saturation=0, hue=0, degrees=0, translate=0)
+    cfg = AugmentConfig(brightness=0, contrast=0, saturation=0, hue=0, degrees=0, translate=0,
+                        shift_px=0)
     assert torch.equal(augment_images(x, cfg, torch.Generator()), x)
+
+
+def test_default_is_a_random_shift_scaled_to_the_image() -> None:
+    """Defaults: no rotation or affine; a whole-pixel shift of up to 4 % of the smaller side."""
+    from imitation_ros.learn.augment import shift_pixels
+
+    cfg = AugmentConfig()
+    assert cfg.degrees == 0 and cfg.translate == 0 and cfg.hue == 0
+    assert shift_pixels(cfg, 96, 128) == 4 and shift_pixels(cfg, 480, 640) == 19
+    assert shift_pixels(cfg, 10, 10) == 1 and shift_pixels(AugmentConfig(shift_px=0), 96, 128) == 0
+    only_shift = AugmentConfig(brightness=0, contrast=0, saturation=0)
+    x = torch.zeros(64, 3, 96, 128)
+    x[:, :, 40:56, 60:76] = 1.0                         # a bright square
+    out = augment_images(x, only_shift, torch.Generator().manual_seed(0))
+    rows = out[:, 0].amax(dim=2).argmax(dim=1) - 40     # top edge moved by the shift
+    cols = out[:, 0].amax(dim=1).argmax(dim=1) - 60
+    assert rows.abs().max() <= 4 and cols.abs().max() <= 4
+    assert len(set(rows.tolist())) > 3                  # shifts differ per sample
+    assert torch.equal(out.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)))   # moved, not blurred
 
 
 @pytest.mark.parametrize('field,value', [('hue', 0.7), ('brightness', -0.1), ('translate', 0.6)])
