@@ -40,7 +40,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--episodes', type=int, default=30, help='demonstrations to record')
     p.add_argument('--policy', default='bc', choices=['bc', 'act', 'diffusion'])
     p.add_argument('--steps', type=int, default=None,
-                   help='training steps (default: 2500 with the camera, 2000 state only)')
+                   help='training steps (default: 600 with the camera, 2000 state only)')
     p.add_argument('--task', default='lift_cube_wide', choices=['lift_cube_wide', 'lift_cube'],
                    help='lift_cube_wide (default: the cube anywhere in 12 x 12 cm; needs the '
                         'camera) or lift_cube (easy smoke test, cube +-2 cm)')
@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     bags, dataset, train = out / 'bags', out / 'dataset', out / 'train'
-    steps = args.steps or (2000 if args.state_only else 2500)
+    steps = args.steps or (2000 if args.state_only else 600)
     log: dict[str, Any] = {}
     if not any(bags.glob('*/metadata.yaml')):
         _step('record', ['launch', 'sim_record', f'episodes:={args.episodes}',
