@@ -1,5 +1,24 @@
 """GAIL vs BC vs the scripted expert vs blind replay on the simulated cube lift, same seeds.
 
+The comparison on ``lift_cube_wide`` (the cube anywhere in 12 x 12 cm; docs/gail.md)::
+
+    MUJOCO_GL=egl OMP_NUM_THREADS=1 python bench/bench_gail.py --task lift_wide --demos 30 \
+        --train-seeds 0,1 --inits bc,scratch --bc-pretrain 3000 --finetune-lr 1e-4 \
+        --gail-steps 400000 --horizon 240 --eval-every 5 --val-episodes 20 --eval 20 \
+        --max-wall-s 360 --out runs/gail_wide --plot docs/gail_wide.png
+
+writes ``--demos`` scripted-expert demos on the scene (seeds 0..N-1), then on the same
+held-out test seeds 10000.. and with eval-sim's evaluation (deploy controller + safety
+filter, latency-faithful, observations one period old; a privileged policy gets the sim's
+cube pose): the expert, blind replay, the suite's BC on joint states, and per training seed
+BC on joints + the privileged cube pose (the PPO network behaviour-cloned: GAIL's step-0
+checkpoint), GAIL fine-tuned from it and GAIL from scratch. GAIL's checkpoint is chosen on
+validation seeds N..N+V-1 (past the demo seeds, never the test seeds); the last checkpoint
+is reported too. Writes ``<out>/results.json`` and the curves (success on the validation
+seeds vs environment steps, test-seed rates as lines) to ``--plot``.
+
+The older single-run mode (``--task lift|reach`` without ``--compare``):
+
     MUJOCO_GL=egl OMP_NUM_THREADS=1 python bench/bench_gail.py \
         [--task lift] [--demos 10] [--gail-steps 200000] [--n-envs 8] [--n-steps 256] \
         [--eval-every 5] [--eval 20] [--bc-steps 2000] [--max-wall-s 600] \
@@ -73,7 +92,25 @@ def env_eval(task: str, policy, seeds: range) -> tuple[float, float]:  # noqa: A
 def main() -> None:  # noqa: PLR0915 - a linear script
     """Run the comparison (see module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--task', default='lift', choices=['lift', 'reach'])
+    parser.add_argument('--task', default='lift', choices=['lift', 'reach', 'lift_wide'],
+                        help='lift_wide (or --compare): the validation-selected comparison')
+    parser.add_argument('--compare', action='store_true',
+                        help='the comparison protocol (default for lift_wide; see docstring)')
+    parser.add_argument('--train-seeds', type=lambda t: [int(x) for x in t.split(',')],
+                        default=[0], help='compare: training seeds, e.g. 0,1')
+    parser.add_argument('--inits', type=lambda t: t.split(','), default=['bc', 'scratch'],
+                        help='compare: GAIL initialisations to run (bc, scratch)')
+    parser.add_argument('--bc-pretrain', type=int, default=3000,
+                        help='compare: BC batches before GAIL (init bc)')
+    parser.add_argument('--lr', type=float, default=3e-4, help='compare: PPO lr from scratch')
+    parser.add_argument('--finetune-lr', type=float, default=1e-4,
+                        help='compare: PPO lr when fine-tuning the BC policy')
+    parser.add_argument('--net-arch', type=lambda t: [int(x) for x in t.split(',')],
+                        default=[64, 64], help='compare: policy hidden sizes')
+    parser.add_argument('--val-episodes', type=int, default=20,
+                        help='compare: validation seeds (from --demos on)')
+    parser.add_argument('--bc-state-steps', type=int, default=2000,
+                        help='compare: the suite BC on joint states (0: skip)')
     parser.add_argument('--demos', type=int, default=10)
     parser.add_argument('--gail-steps', type=int, default=200_000)
     parser.add_argument('--horizon', type=int, default=None,
@@ -95,6 +132,9 @@ def main() -> None:  # noqa: PLR0915 - a linear script
     parser.add_argument('--out', default='runs/gail')
     parser.add_argument('--plot', default=None, help='PNG path (default <out>/success.png)')
     args = parser.parse_args()
+    if args.compare or args.task == 'lift_wide':
+        compare(args)
+        return
 
     import torch
 
@@ -274,6 +314,167 @@ def main() -> None:  # noqa: PLR0915 - a linear script
               title=f'GAIL on {args.task}, {args.demos} demos, {args.eval} held-out seeds',
               baselines=baselines)
     print(f"results: {out / 'results.json'}; plot: {args.plot or out / 'success.png'}")
+
+
+# --- the comparison protocol (lift_wide; also lift): validation-selected checkpoints ---
+
+def _deploy_eval(checkpoint, scene: str, seeds: range, duration_s: float):  # noqa: ANN001, ANN202
+    """eval-sim's evaluation (``deploy.rollout.evaluate_checkpoint`` with eval-sim's defaults:
+    the node's controller and safety filter, latency-faithful, observations one period old;
+    a privileged policy gets the sim's cube pose), on the ``scene`` task variant."""
+    import dataclasses
+
+    from imitation_ros.deploy.rollout import (
+        RolloutConfig,
+        controller_policy,
+        load_checked,
+        make_controller,
+    )
+    from imitation_ros.learn.gail.runner import OBS_ENV_STATE, PrivilegedObsSim
+    from imitation_ros.sim import ArmSim, evaluate, load_profile_for_sim
+    from imitation_ros.sim.arm import task_sim_config
+
+    profile = dataclasses.replace(load_profile_for_sim(), cameras=())
+    cfg = RolloutConfig(episodes=len(seeds), first_seed=seeds.start, duration_s=duration_s,
+                        timing='faithful', obs_delay_s=1.0 / profile.fps)
+    runner = load_checked(checkpoint, profile, 'cpu')
+    controller = make_controller(runner, profile, cfg)
+    sim = ArmSim(profile, task_sim_config(scene))
+    world = PrivilegedObsSim(sim) if OBS_ENV_STATE in runner.config.input_features else sim
+    try:
+        return evaluate(world, controller_policy(world, controller, obs_delay_s=cfg.obs_delay_s),
+                        seeds, duration_s=duration_s)
+    finally:
+        sim.close()
+        controller.close()
+
+
+def _best_on_val(history: list[dict], *, after_step: int = 0) -> dict | None:
+    """The evaluation record best on the validation seeds (success at the end, then at some
+    step, then task return; the earliest wins a tie), among those past ``after_step``."""
+    evals = [h for h in history if 'success' in h and h['env_steps'] > after_step]
+    if not evals:
+        return None
+    return max(evals, key=lambda h: (h['success'], h['success_any'], h['return'],
+                                     -h['env_steps']))
+
+
+def compare(args: argparse.Namespace) -> None:  # noqa: PLR0915 - a linear script
+    """Expert, blind replay, state-only BC, BC on the privileged pose, GAIL from scratch and
+    GAIL initialised from that BC: same demos, same held-out test seeds, checkpoints chosen
+    on validation seeds past the demo seeds (see docs/gail.md)."""
+    import torch
+    from lerobot.utils.train_utils import get_step_checkpoint_dir
+
+    from imitation_ros.data.sim_demos import write_sim_demos
+    from imitation_ros.sim.task_eval import evaluate_baselines
+    from imitation_ros.learn.augment import AugmentConfig
+    from imitation_ros.learn.gail.trainer import GailConfig, plot_curves, train_gail
+    from imitation_ros.learn.trainer import TrainConfig, train
+    from imitation_ros.sim.arm import task_sim_config
+    from imitation_ros.sim.gym_env import TASK_SCENES
+
+    torch.set_num_threads(1)
+    scene = TASK_SCENES[args.task]
+    out = Path(args.out)
+    dataset = out / f'data_{scene}_d{args.demos}'
+    t0 = time.perf_counter()
+    if not (dataset / 'meta' / 'info.json').is_file():
+        stats = write_sim_demos(dataset, episodes=args.demos, seed=0, images=False,
+                                overwrite=True, sim_config=task_sim_config(scene))
+        print(f'{stats.episodes} demos ({scene}, seeds 0..{args.demos - 1}), {stats.frames} '
+              f'frames in {time.perf_counter() - t0:.1f} s -> {dataset}', flush=True)
+    test = range(10_000, 10_000 + args.eval)
+    val = range(args.demos, args.demos + args.val_episodes)
+    rows: list[dict] = []
+
+    def row(method: str, summary, **kw) -> None:  # noqa: ANN001
+        r = {'method': method, 'successes': summary.successes, 'episodes': summary.n,
+             'success': summary.success_rate, 'lifted': lifted(summary), **kw}
+        rows.append(r)
+        print(f"{method}: {r['successes']}/{r['episodes']} on the test seeds "
+              f"({', '.join(f'{k} {v}' for k, v in kw.items())})", flush=True)
+
+    base = evaluate_baselines(dataset, task_sim_config(scene), test, duration_s=args.eval_s)
+    row('scripted expert', base.expert, env_steps=0, wall_s=0)
+    row('blind replay', base.blind, env_steps=0, wall_s=0)
+    if args.bc_state_steps:
+        bc_out = out / f'bc_state_{scene}_d{args.demos}_st{args.bc_state_steps}'
+        shutil.rmtree(bc_out, ignore_errors=True)
+        t0 = time.perf_counter()
+        res = train(TrainConfig(
+            dataset=dataset, policy='bc', output_dir=bc_out, steps=args.bc_state_steps,
+            seed=0, device='cpu', val_every=args.bc_state_steps,
+            save_every=args.bc_state_steps, inputs='state',
+            augment=AugmentConfig(images=False, state_noise_std=0.05), progress=False))
+        row('BC (lerobot), joint state only', _deploy_eval(res.checkpoint, scene, test,
+                                                           args.eval_s),
+            env_steps=0, wall_s=round(time.perf_counter() - t0, 1), seed=0)
+
+    curves: dict[str, list[dict]] = {}
+    for seed in args.train_seeds:
+        for init in args.inits:
+            bc_steps = args.bc_pretrain if init == 'bc' else 0
+            name = f'gail_{init}_s{seed}'
+            run = out / f'{name}_{scene}_d{args.demos}'
+            shutil.rmtree(run, ignore_errors=True)
+            lr = args.finetune_lr if init == 'bc' else args.lr
+            cfg = GailConfig(dataset=dataset, output_dir=run, task=args.task,
+                             horizon=args.horizon, total_steps=args.gail_steps,
+                             n_envs=args.n_envs, n_steps=args.n_steps, lr=lr,
+                             net_arch=tuple(args.net_arch), eval_every=args.eval_every,
+                             eval_episodes=len(val), eval_first_seed=val.start,
+                             eval_duration_s=args.eval_s, seed=seed, progress=False,
+                             max_wall_s=args.max_wall_s, demo_first_seed=0,
+                             bc_pretrain_steps=bc_steps)
+            t0 = time.perf_counter()
+            res = train_gail(cfg)
+            wall = time.perf_counter() - t0
+            curves[f'GAIL from {"BC" if init == "bc" else "scratch"}, seed {seed}'] = \
+                res.history
+            total = cfg.total_steps // cfg.round_steps * cfg.round_steps
+            h0 = res.history[0]
+            if bc_steps:
+                row('BC, joints + privileged cube pose', _deploy_eval(
+                    get_step_checkpoint_dir(run, max(1, total), 0), scene, test, args.eval_s),
+                    env_steps=0, wall_s=h0.get('bc_wall_s'), seed=seed,
+                    val_success=h0['success'])
+            best = _best_on_val(res.history)
+            label = f'GAIL from {"BC" if init == "bc" else "scratch"}'
+            if best is not None:
+                row(f'{label}, best on validation', _deploy_eval(
+                    get_step_checkpoint_dir(run, total, best['env_steps']), scene, test,
+                    args.eval_s), env_steps=best['env_steps'],
+                    wall_s=round(best['wall_s'] + h0.get('bc_wall_s', 0), 1), seed=seed,
+                    val_success=best['success'])
+            last = res.history[-1]
+            if best is None or last['env_steps'] != best['env_steps']:
+                row(f'{label}, last checkpoint', _deploy_eval(
+                    res.checkpoint, scene, test, args.eval_s), env_steps=res.env_steps,
+                    wall_s=round(wall, 1), seed=seed, val_success=last.get('success'))
+            (out / 'results.json').write_text(json.dumps(
+                {'args': vars(args), 'rows': rows, 'curves': curves}, indent=1))
+
+    print(f'\n{args.task} ({scene}): {args.demos} demos (seeds 0..{args.demos - 1}); checkpoints '
+          f'chosen on validation seeds {val.start}..{val.stop - 1}; test seeds '
+          f'{test.start}..{test.stop - 1}; eval-sim evaluation (deploy controller + safety, '
+          f'latency-faithful), {args.eval_s:.0f} s episodes')
+    print(f'{"method":45} {"seed":>4} {"test":>7} {"lifted":>7} {"val":>5} {"env steps":>9} '
+          f'{"wall s":>7}')
+    for r in rows:
+        val_s = f"{r['val_success']:5.0%}" if r.get('val_success') is not None else f'{"":5}'
+        print(f"{r['method']:45} {r.get('seed', ''):>4} {r['successes']:>3}/{r['episodes']:<3} "
+              f"{r['lifted']:7.0%} {val_s} {r['env_steps']:9d} {r['wall_s'] or 0:7.0f}")
+    (out / 'results.json').write_text(json.dumps(
+        {'args': vars(args), 'rows': rows, 'curves': curves}, indent=1))
+    base_lines = {r['method'] + (f" s{r['seed']}" if 'seed' in r else ''): r['success']
+                  for r in rows if not r['method'].startswith('GAIL')}
+    plot = Path(args.plot or out / 'gail_wide.png')
+    plot_curves(curves, plot, baselines=base_lines,
+                title=f'GAIL on {args.task}, {args.demos} demos: success on validation seeds '
+                      f'{val.start}..{val.stop - 1} (curves); test seeds {test.start}..'
+                      f'{test.stop - 1} (dashed)')
+    print(f"results: {out / 'results.json'}; plot: {plot}")
 
 
 if __name__ == '__main__':

@@ -6,6 +6,8 @@ Example::
     imitation-ros train --dataset data/pick_cube --policy act --output outputs/act --resume
     imitation-ros train --dataset data/pick_cube --policy diffusion --set down_dims=[64,128,256]
     imitation-ros train --dataset data/sim_demos --policy gail --sim lift --steps 200000
+    imitation-ros train --dataset data/wide_demos --policy gail --sim lift_wide \
+        --bc-pretrain 3000 --steps 200000       # BC on the cube pose first, then GAIL
 
 GAIL (``--policy gail --sim TASK``) trains in the simulator from the dataset's demos; see
 ``docs/gail.md`` (``--steps`` counts environment steps there).
@@ -97,8 +99,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument('--threads', type=int, help='torch CPU threads (default: OMP_NUM_THREADS)')
     p.add_argument('--no-progress', action='store_true', help='no progress bars')
     g = p.add_argument_group('GAIL (--policy gail; docs/gail.md)')
-    g.add_argument('--sim', choices=['lift', 'reach'],
-                   help='simulated task GAIL trains in (lift = lift_cube; reach = its approach)')
+    g.add_argument('--sim', choices=['lift', 'reach', 'lift_wide', 'reach_wide'],
+                   help='simulated task GAIL trains in (lift = lift_cube; reach = its approach; '
+                        '*_wide: the lift_cube_wide scene)')
+    g.add_argument('--horizon', type=int, help='training episode length, control periods '
+                                               '(default: lift 90, reach 20)')
+    g.add_argument('--bc-pretrain', type=int, default=0, metavar='N',
+                   help='behaviour-clone the policy for N batches first (checkpoint at env '
+                        'step 0), then GAIL; --steps 0: BC only')
+    g.add_argument('--demo-first-seed', type=int, default=0,
+                   help='sim seed of the dataset\'s episode 0 (sim-demos --seed): the demos are '
+                        'replayed to recover the cube pose the discriminator and BC see')
+    g.add_argument('--no-demo-replay', action='store_true',
+                   help='do not replay the demos (any dataset): the discriminator sees joints '
+                        'and actions only')
     g.add_argument('--n-envs', type=int, default=8, help='parallel environments')
     g.add_argument('--subproc', action='store_true', help='one process per environment')
     g.add_argument('--state-only-policy', action='store_true',
@@ -157,7 +171,7 @@ def run_gail(args: argparse.Namespace) -> int:
     from imitation_ros.learn.gail.trainer import GailConfig, train_gail
 
     if args.policy != 'gail' or not args.sim:
-        msg = '--sim goes with --policy gail, and --policy gail needs --sim lift|reach'
+        msg = '--sim goes with --policy gail, and --policy gail needs --sim lift|reach|lift_wide|reach_wide'
         raise ConfigError(msg)
     torch.set_num_threads(args.threads or int(os.environ.get('OMP_NUM_THREADS', '1')))
     dataset = Path(args.dataset)
@@ -166,10 +180,16 @@ def run_gail(args: argparse.Namespace) -> int:
     cfg = GailConfig(dataset=dataset, output_dir=output, task=args.sim,
                      privileged=not args.state_only_policy, total_steps=args.steps,
                      n_envs=args.n_envs, subproc=args.subproc, eval_every=args.eval_every,
-                     seed=args.seed, progress=not args.no_progress,
+                     seed=args.seed, progress=not args.no_progress, horizon=args.horizon,
+                     bc_pretrain_steps=args.bc_pretrain,
+                     demo_first_seed=None if args.no_demo_replay else args.demo_first_seed,
                      **({'lr': args.lr} if args.lr else {}))
     res = train_gail(cfg)
     last = res.history[-1]
+    first = res.history[0]
+    if cfg.bc_pretrain_steps:
+        print(f"BC pretraining: {first['bc_steps']} batches in {first['bc_wall_s']:.0f} s, "
+              f"held-out success {first['success']:.0%}")
     print(f'trained gail ({args.sim}) for {res.env_steps} env steps in {res.wall_s:.0f} s: '
           f'discriminator accuracy {res.disc_acc_start:.2f} -> {res.disc_acc_end:.2f}, '
           f"held-out success {last.get('success', float('nan')):.0%}, task return "

@@ -16,7 +16,9 @@
   site within :data:`REACH_TOL_M` of the cube.
 
 Tasks: ``lift`` (the CI task ``lift_cube``, 3 s by default) and ``reach`` (the same scene cut
-to its first ``horizon`` periods: only the approach to the cube, small enough for CI).
+to its first ``horizon`` periods: only the approach to the cube, small enough for CI);
+``lift_wide`` and ``reach_wide`` are the same on the ``lift_cube_wide`` scene (the cube anywhere
+in a 12 x 12 cm square: :data:`imitation_ros.sim.arm.TASK_VARIANTS`).
 
 Imports gymnasium (and MuJoCo through ArmSim) at module level; ``imitation_ros.sim`` does not
 import this module.
@@ -39,7 +41,11 @@ if TYPE_CHECKING:
 ENV_STATE_NAMES = ('cube_x', 'cube_y', 'cube_z', 'cube_yaw')
 
 #: Tasks of :class:`ArmLiftEnv` and their default horizons (control periods at 30 Hz).
-TASK_HORIZONS = {'lift': 90, 'reach': 20}
+TASK_HORIZONS = {'lift': 90, 'reach': 20, 'lift_wide': 90, 'reach_wide': 20}
+
+#: The cube-lift scene (``sim.arm.TASK_VARIANTS``) of each task.
+TASK_SCENES = {'lift': 'lift_cube', 'reach': 'lift_cube', 'lift_wide': 'lift_cube_wide',
+               'reach_wide': 'lift_cube_wide'}
 
 #: ``reach`` counts as a success when the grasp site is this close to the cube centre, m.
 REACH_TOL_M = 0.05
@@ -72,30 +78,34 @@ class ArmLiftEnv(gym.Env):
         """Build the sim (no cameras).
 
         Args:
-            task: ``lift`` or ``reach``.
+            task: ``lift``, ``reach``, ``lift_wide`` or ``reach_wide`` (:data:`TASK_SCENES`).
             horizon: Control periods per episode (default :data:`TASK_HORIZONS`).
             privileged: Append the cube pose to the observation.
             profile: Robot profile (config file name, path, or loaded profile).
-            sim_config: Randomization of the arm and cube (default ``ArmSimConfig()``).
+            sim_config: Randomization of the arm and cube (default: the task's scene,
+                ``task_sim_config(TASK_SCENES[task])``).
             action_scale: Step per unit action per joint, rad.
 
         Raises:
             SimError: Unknown task, bad horizon, or an action scale of the wrong length.
         """
         from imitation_ros.sim import load_profile_for_sim
-        from imitation_ros.sim.arm import ArmSim
+        from imitation_ros.sim.arm import ArmSim, task_sim_config
 
         if task not in TASK_HORIZONS:
             msg = f'ArmLiftEnv: task must be one of {sorted(TASK_HORIZONS)}, got {task!r}'
             raise SimError(msg)
         self.task = task
+        #: ``lift`` or ``reach``: what succeeds and what the task reward measures.
+        self.kind = 'reach' if task.startswith('reach') else 'lift'
+        self.scene = TASK_SCENES[task]
         self.horizon = int(horizon or TASK_HORIZONS[task])
         if self.horizon < 2:
             msg = f'ArmLiftEnv: horizon must be >= 2 control periods, got {self.horizon}'
             raise SimError(msg)
         prof = load_profile_for_sim(profile) if isinstance(profile, str) else profile
         prof = dataclasses.replace(prof, cameras=())
-        self.sim = ArmSim(prof, sim_config)
+        self.sim = ArmSim(prof, sim_config or task_sim_config(self.scene))
         self.privileged = privileged
         n = len(self.sim.joint_names)
         self.action_scale = np.asarray(action_scale, dtype=np.float64)
@@ -132,7 +142,7 @@ class ArmLiftEnv(gym.Env):
 
     def success(self) -> bool:
         """``lift``: the sim's check (cube held 5 cm up); ``reach``: grasp site near the cube."""
-        if self.task == 'reach':
+        if self.kind == 'reach':
             return self.grasp_distance_m() < REACH_TOL_M
         return bool(self.sim.success())
 
@@ -140,7 +150,7 @@ class ArmLiftEnv(gym.Env):
         """Dense task reward of the current state (see module docstring)."""
         ts = self.sim.task_state()
         dist = self.grasp_distance_m()
-        if self.task == 'reach':
+        if self.kind == 'reach':
             return -dist
         return -dist + 10.0 * min(max(float(ts[self._lift_i]), 0.0), 0.1) + float(
             self.sim.success())

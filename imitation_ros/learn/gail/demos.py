@@ -5,10 +5,17 @@ The same datasets BC/ACT/Diffusion train on (``observation.state``, ``action`` p
 trajectory in the environment's action convention (:mod:`imitation_ros.sim.gym_env`: a step
 from the measured joints, normalized by the action scale, clipped to [-1, 1]).
 
-A dataset records no object pose, so the observation columns of the privileged cube pose
-are filled with zeros here; the discriminator (:mod:`imitation_ros.learn.gail.trainer`) only
-looks at the joint-state columns and the action, so this costs nothing and no second demo
-format is needed.
+A dataset records no object pose. Two ways to fill the observation columns of the
+privileged cube pose:
+
+* zeros (``env_states=None``): the discriminator (:mod:`imitation_ros.learn.gail.trainer`)
+  then looks at the joint-state columns and the action only; any dataset works;
+* :func:`replay_env_states`: for demos written by ``imitation-ros sim-demos`` (episode ``i``
+  ran on sim seed ``first_seed + i``), reset the simulator with that seed and replay the
+  recorded commands: MuJoCo is deterministic, so this recovers the cube pose of every frame.
+  The replayed joints are checked against the recorded ones (a wrong seed or scene, or a
+  dataset recorded elsewhere, fails loudly). Then the discriminator and a BC pretraining of
+  the policy can see the cube pose too, which the ``*_wide`` tasks need.
 """
 from __future__ import annotations
 
@@ -85,8 +92,63 @@ def read_demo_episodes(dataset: str | Path,
     return DemoEpisodes(tuple(states), tuple(actions), names, float(info.get('fps', 0)))
 
 
+def replay_env_states(demos: DemoEpisodes, *, first_seed: int = 0,
+                      sim_config: Any = None, tol_rad: float = 1e-3
+                      ) -> tuple[tuple[np.ndarray, ...], float]:
+    """Recover the cube pose of every demo frame by replaying the demos in the simulator.
+
+    Args:
+        demos: From :func:`read_demo_episodes` (all episodes, in order).
+        first_seed: Sim seed of episode 0 (``sim-demos --seed``); episode ``i`` used
+            ``first_seed + i``.
+        sim_config: The scene the demos were recorded in (an ``ArmSimConfig``; default
+            ``lift_cube``'s).
+        tol_rad: Largest allowed difference between replayed and recorded joints.
+
+    Returns:
+        Per episode a (T, 4) array of :data:`imitation_ros.sim.gym_env.ENV_STATE_NAMES`, and
+        the largest joint difference seen, rad.
+
+    Raises:
+        DatasetError: The replay does not reproduce the recorded joints (naming the episode
+            and seed): not a ``sim-demos`` dataset of this scene and first seed.
+    """
+    import dataclasses
+
+    from imitation_ros.sim import load_profile_for_sim
+    from imitation_ros.sim.arm import ArmSim
+    from imitation_ros.sim.gym_env import ENV_STATE_NAMES
+
+    prof = dataclasses.replace(load_profile_for_sim(), cameras=())
+    sim = ArmSim(prof, sim_config)
+    idx = [sim.task_state_names.index(k) for k in ENV_STATE_NAMES]
+    out, worst = [], 0.0
+    try:
+        for i, (states, actions) in enumerate(zip(demos.states, demos.actions, strict=True)):
+            sim.reset(first_seed + i)
+            env = np.zeros((len(states), len(idx)))
+            err = 0.0
+            for t in range(len(states)):
+                err = max(err, float(np.max(np.abs(sim.joint_positions() - states[t]))))
+                env[t] = sim.task_state()[idx]
+                sim.set_command(actions[t])
+                sim.advance(sim.control_period_s)
+            if err > tol_rad:
+                msg = (f'demo episode {i}: replaying its commands on sim seed '
+                       f'{first_seed + i} gives joints {err:.3g} rad off the recorded ones '
+                       f'(> {tol_rad}); not a sim-demos dataset of this scene with first seed '
+                       f'{first_seed}? (GAIL: --demo-first-seed, or --no-demo-replay)')
+                raise DatasetError(msg)
+            worst = max(worst, err)
+            out.append(env)
+    finally:
+        sim.close()
+    return tuple(out), worst
+
+
 def demo_trajectories(demos: DemoEpisodes, *, action_scale: np.ndarray, obs_dim: int,
-                      max_len: int | None = None) -> list[Any]:
+                      max_len: int | None = None,
+                      env_states: Sequence[np.ndarray] | None = None) -> list[Any]:
     """Turn episodes into ``imitation`` trajectories in the env's conventions.
 
     Args:
@@ -94,6 +156,8 @@ def demo_trajectories(demos: DemoEpisodes, *, action_scale: np.ndarray, obs_dim:
         action_scale: The env's step per unit action, per joint.
         obs_dim: The env's observation size (joint state first; the rest is zero-filled).
         max_len: Keep the first ``max_len + 1`` frames of each episode (short-horizon tasks).
+        env_states: Per episode, the columns after the joint state (:func:`replay_env_states`);
+            default zeros.
 
     Returns:
         ``imitation.data.types.Trajectory`` list (terminal, no infos).
@@ -118,6 +182,9 @@ def demo_trajectories(demos: DemoEpisodes, *, action_scale: np.ndarray, obs_dim:
             raise DatasetError(msg)
         obs = np.zeros((len(s), obs_dim), dtype=np.float32)
         obs[:, :n] = s
+        if env_states is not None:
+            e = np.asarray(env_states[i])[:len(s)]
+            obs[:, n:n + e.shape[1]] = e
         acts = np.clip((a[:-1] - s[:-1]) / action_scale, -1.0, 1.0).astype(np.float32)
         out.append(types.Trajectory(obs=obs, acts=acts, infos=None, terminal=True))
     return out

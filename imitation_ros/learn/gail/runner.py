@@ -152,9 +152,16 @@ def load_gail_policy(model_dir: str | Path) -> GailRunner:
         obs_space = gym.spaces.Box(-np.inf, np.inf, (int(cfg['obs_dim']),), np.float32)
         act_space = gym.spaces.Box(-1.0, 1.0, (len(cfg['action_scale']),), np.float32)
         arch = list(cfg['net_arch'])
+        extra: dict[str, Any] = {}
+        if cfg.get('obs_mean') is not None:          # fixed input normalization (nets.py)
+            from imitation_ros.learn.gail.nets import NormalizedFlatten
+
+            extra = {'features_extractor_class': NormalizedFlatten,
+                     'features_extractor_kwargs': {'mean': cfg['obs_mean'],
+                                                   'std': cfg['obs_std']}}
         policy = ActorCriticPolicy(obs_space, act_space, lambda _: 0.0,
                                    net_arch={'pi': arch, 'vf': arch},
-                                   log_std_init=float(cfg.get('log_std_init', 0.0)))
+                                   log_std_init=float(cfg.get('log_std_init', 0.0)), **extra)
         policy.load_state_dict(load_file(str(model_dir / 'model.safetensors')))
     except (OSError, ValueError, KeyError, RuntimeError) as err:
         msg = f'{model_dir}: cannot load GAIL policy: {err}'

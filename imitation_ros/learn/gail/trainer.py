@@ -14,6 +14,15 @@ policies' runs (``imitation_ros.learn.trainer``)::
     <output>/checkpoints/last -> <env steps>
     <output>/metrics.jsonl, <output>/gail.png (success and discriminator accuracy vs env steps)
 
+With ``demo_first_seed`` set (demos from ``imitation-ros sim-demos``), the demos are replayed
+in the simulator to recover the cube pose of each frame
+(:func:`imitation_ros.learn.gail.demos.replay_env_states`): the discriminator then sees the
+whole observation (joints and cube pose), and the policy's input is standardized with the
+demos' statistics (:mod:`imitation_ros.learn.gail.nets`). ``bc_pretrain_steps`` > 0 first
+trains the PPO policy by behaviour cloning on the demos (``imitation.algorithms.bc``; the
+same network and observation), evaluates and checkpoints it at environment step 0 (the
+"BC with the privileged pose" baseline), then fine-tunes it with GAIL.
+
 Each round: PPO collects ``n_envs * n_steps`` environment steps and updates on the
 discriminator's reward, then the discriminator takes ``n_disc_updates`` steps. Every
 ``eval_every`` rounds the deterministic policy is run on held-out seeds (success rate and
@@ -48,7 +57,8 @@ class GailConfig:
     Attributes:
         dataset: LeRobot dataset of expert demos (``observation.state`` + ``action``).
         output_dir: Run folder.
-        task: ``lift`` or ``reach`` (see :mod:`imitation_ros.sim.gym_env`).
+        task: ``lift``, ``reach``, ``lift_wide`` or ``reach_wide``
+            (:data:`imitation_ros.sim.gym_env.TASK_SCENES`).
         horizon: Control periods per training episode (default: the task's).
         privileged: The policy also observes the cube pose (sim only).
         total_steps: Environment steps to collect (rounded down to whole rounds).
@@ -73,6 +83,16 @@ class GailConfig:
         progress: Show a progress bar.
         max_wall_s: Stop after the round that passes this much training wall time, s
             (evaluating and checkpointing there); None: run all ``total_steps``.
+        demo_first_seed: Sim seed of the dataset's episode 0 (``sim-demos --seed``): replay
+            the demos to recover the cube pose (discriminator and BC see it). None: the
+            cube-pose columns of the demos are zeros and the discriminator sees the joints
+            and the action only (any dataset).
+        normalize_obs: Standardize the policy's input with the demos' statistics (default:
+            when ``demo_first_seed`` is set).
+        bc_pretrain_steps: Behaviour-cloning batches on the demos before GAIL (0: none);
+            the BC policy is evaluated and checkpointed at environment step 0.
+        bc_batch_size: BC minibatch size.
+        bc_lr: BC learning rate (Adam).
     """
 
     dataset: Path
@@ -101,14 +121,24 @@ class GailConfig:
     seed: int = 0
     progress: bool = True
     max_wall_s: float | None = None
+    demo_first_seed: int | None = None
+    normalize_obs: bool | None = None
+    bc_pretrain_steps: int = 0
+    bc_batch_size: int = 256
+    bc_lr: float = 1e-3
 
     def __post_init__(self) -> None:
-        for name in ('total_steps', 'n_envs', 'n_steps', 'ppo_batch_size', 'ppo_epochs',
+        if self.total_steps < 0 or self.bc_pretrain_steps < 0 or (
+                self.total_steps == 0 and self.bc_pretrain_steps == 0):
+            msg = (f'GailConfig: total_steps ({self.total_steps}) and bc_pretrain_steps '
+                   f'({self.bc_pretrain_steps}) must be >= 0, and one of them > 0')
+            raise ConfigError(msg)
+        for name in ('n_envs', 'n_steps', 'ppo_batch_size', 'ppo_epochs',
                      'demo_batch_size', 'n_disc_updates', 'eval_every', 'eval_episodes'):
             if getattr(self, name) < 1:
                 msg = f'GailConfig.{name} must be >= 1, got {getattr(self, name)}'
                 raise ConfigError(msg)
-        if self.total_steps < self.round_steps:
+        if 0 < self.total_steps < self.round_steps:
             msg = (f'GailConfig.total_steps={self.total_steps} is less than one round '
                    f'(n_envs * n_steps = {self.round_steps})')
             raise ConfigError(msg)
@@ -117,6 +147,16 @@ class GailConfig:
     def round_steps(self) -> int:
         """Environment steps per round."""
         return self.n_envs * self.n_steps
+
+    @property
+    def replays_demos(self) -> bool:
+        """Whether the demos' cube pose is recovered by replay (privileged policies only)."""
+        return self.privileged and self.demo_first_seed is not None
+
+    @property
+    def normalizes_obs(self) -> bool:
+        """Whether the policy standardizes its input."""
+        return self.replays_demos if self.normalize_obs is None else self.normalize_obs
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly copy."""
@@ -271,7 +311,8 @@ def _save(out: Path, step: int, total: int, gen_algo: Any, reward_net: Any,
     model_dir = ckpt / 'pretrained_model'
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / 'config.json').write_text(json.dumps(model_config, indent=1))
-    save_file({k: v.detach().contiguous() for k, v in gen_algo.policy.state_dict().items()},
+    save_file({k: v.detach().clone().contiguous()   # clone: shared normalization buffers
+               for k, v in gen_algo.policy.state_dict().items()},
               str(model_dir / 'model.safetensors'))
     save_file({k: v.detach().contiguous() for k, v in reward_net.state_dict().items()},
               str(model_dir / 'reward_net.safetensors'))
@@ -320,6 +361,74 @@ def plot_gail(history: list[dict[str, Any]], path: Path, *, title: str,
     plt.close(fig)
 
 
+def plot_curves(curves: dict[str, list[dict[str, Any]]], path: Path, *, title: str,
+                baselines: dict[str, float] | None = None) -> None:
+    """Plot several runs' evaluation success (end of episode) vs environment steps, with
+    baseline rates as dashed lines (left), and their discriminator accuracy (right)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={'width_ratios': [2, 1]})
+    for i, (name, hist) in enumerate(curves.items()):
+        ev = [h for h in hist if 'success' in h]
+        ax1.plot([h['env_steps'] for h in ev], [h['success'] for h in ev], 'o-', ms=3,
+                 color=f'C{i}', label=name)
+        ax2.plot([h['env_steps'] for h in hist], [h['disc_acc'] for h in hist], '-',
+                 color=f'C{i}', label=name)
+    styles = ['--', ':', '-.']
+    for j, (name, val) in enumerate((baselines or {}).items()):
+        ax1.axhline(val, ls=styles[j % 3], color='grey' if j % 2 else 'k', lw=1,
+                    label=f'{name}: {val:.0%}')
+    ax1.set_xlabel('environment steps')
+    ax1.set_ylabel('success rate')
+    ax1.set_ylim(-0.05, 1.05)
+    ax1.legend(fontsize=6.5, loc='center right')
+    ax2.set_xlabel('environment steps')
+    ax2.set_ylabel('discriminator accuracy (train batches)')
+    ax2.set_ylim(0.0, 1.05)
+    fig.suptitle(title, fontsize=8.5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def bc_pretrain(policy: Any, venv: Any, expert: Any, cfg: GailConfig,
+                out: Path) -> dict[str, Any]:
+    """Behaviour-clone ``policy`` (the PPO actor) on the expert transitions, in place.
+
+    Returns:
+        ``bc_steps``, ``bc_wall_s`` and the last logged ``bc_loss``/``bc_neglogp``.
+    """
+    from imitation.algorithms import bc as imit_bc
+    from imitation.util import logger as imit_logger
+
+    t0 = time.perf_counter()
+    trainer = imit_bc.BC(
+        observation_space=venv.observation_space, action_space=venv.action_space,
+        rng=np.random.default_rng(cfg.seed), policy=policy, demonstrations=expert,
+        batch_size=min(cfg.bc_batch_size, len(expert)), optimizer_kwargs={'lr': cfg.bc_lr},
+        device='cpu', custom_logger=imit_logger.configure(str(out / 'bc_log'), ['csv']))
+    losses: list[float] = []
+    trainer.train(n_batches=cfg.bc_pretrain_steps, progress_bar=False,
+                  log_interval=max(1, cfg.bc_pretrain_steps // 10),
+                  on_batch_end=None)
+    csv = out / 'bc_log' / 'progress.csv'
+    if csv.is_file():
+        import pandas as pd
+
+        frame = pd.read_csv(csv)
+        if 'bc/loss' in frame:
+            losses = [float(x) for x in frame['bc/loss'].dropna()]
+    wall = time.perf_counter() - t0
+    logger.info('BC pretraining: %d batches in %.0f s, loss %s', cfg.bc_pretrain_steps, wall,
+                losses[-1:] or '?')
+    return {'bc_steps': cfg.bc_pretrain_steps, 'bc_wall_s': round(wall, 2),
+            'bc_loss_first': losses[0] if losses else None,
+            'bc_loss_last': losses[-1] if losses else None}
+
+
 def train_gail(cfg: GailConfig) -> GailResult:  # noqa: PLR0915 - one linear recipe
     """Run GAIL (see module docstring).
 
@@ -337,8 +446,13 @@ def train_gail(cfg: GailConfig) -> GailResult:  # noqa: PLR0915 - one linear rec
     from tqdm import tqdm
 
     from imitation_ros.errors import DatasetError
-    from imitation_ros.learn.gail.demos import demo_trajectories, read_demo_episodes
-    from imitation_ros.sim.gym_env import ENV_STATE_NAMES
+    from imitation_ros.learn.gail.demos import (
+        demo_trajectories,
+        read_demo_episodes,
+        replay_env_states,
+    )
+    from imitation_ros.sim.arm import task_sim_config
+    from imitation_ros.sim.gym_env import ENV_STATE_NAMES, TASK_SCENES
 
     out = Path(cfg.output_dir)
     if (out / 'checkpoints').exists():
@@ -360,17 +474,35 @@ def train_gail(cfg: GailConfig) -> GailResult:  # noqa: PLR0915 - one linear rec
         raise DatasetError(msg)
     obs_dim = int(venv.observation_space.shape[0])
     n_state = len(joint_names)
-    max_len = horizon if cfg.task == 'reach' else None
+    max_len = horizon if cfg.task.startswith('reach') else None
+    env_states, replay_err = None, None
+    if cfg.replays_demos:
+        env_states, replay_err = replay_env_states(
+            demos, first_seed=int(cfg.demo_first_seed),
+            sim_config=task_sim_config(TASK_SCENES[cfg.task]))
+        logger.info('demos replayed on seeds %d..: joints within %.2g rad of the recorded',
+                    cfg.demo_first_seed, replay_err)
+    n_disc = obs_dim if env_states is not None else n_state
     expert = rollout.flatten_trajectories(
-        demo_trajectories(demos, action_scale=scale, obs_dim=obs_dim, max_len=max_len))
+        demo_trajectories(demos, action_scale=scale, obs_dim=obs_dim, max_len=max_len,
+                          env_states=env_states))
+    policy_kwargs: dict[str, Any] = {
+        'net_arch': {'pi': list(cfg.net_arch), 'vf': list(cfg.net_arch)},
+        'log_std_init': cfg.log_std_init}
+    obs_mean = obs_std = None
+    if cfg.normalizes_obs:
+        from imitation_ros.learn.gail.nets import MIN_STD, NormalizedFlatten
+
+        obs_mean = [float(x) for x in expert.obs.mean(0)]
+        obs_std = [float(max(x, MIN_STD)) for x in expert.obs.std(0)]
+        policy_kwargs.update(features_extractor_class=NormalizedFlatten,
+                             features_extractor_kwargs={'mean': obs_mean, 'std': obs_std})
     venv.seed(200_000 + 1000 * cfg.seed)        # the initial policy's probe rollouts
     gen_algo = PPO(
         'MlpPolicy', venv, n_steps=cfg.n_steps, batch_size=cfg.ppo_batch_size,
         n_epochs=cfg.ppo_epochs, learning_rate=cfg.lr, ent_coef=cfg.ent_coef, gamma=0.99,
-        seed=cfg.seed, device='cpu', verbose=0,
-        policy_kwargs={'net_arch': {'pi': list(cfg.net_arch), 'vf': list(cfg.net_arch)},
-                       'log_std_init': cfg.log_std_init})
-    reward_net = JointStateRewardNet.build(venv.observation_space, venv.action_space, n_state)
+        seed=cfg.seed, device='cpu', verbose=0, policy_kwargs=policy_kwargs)
+    reward_net = JointStateRewardNet.build(venv.observation_space, venv.action_space, n_disc)
     trainer = GAIL(
         demonstrations=expert, demo_batch_size=min(cfg.demo_batch_size, len(expert)),
         gen_replay_buffer_capacity=cfg.round_steps, n_disc_updates_per_round=cfg.n_disc_updates,
@@ -381,13 +513,19 @@ def train_gail(cfg: GailConfig) -> GailResult:  # noqa: PLR0915 - one linear rec
         'type': 'gail', 'task': cfg.task, 'privileged': cfg.privileged, 'obs_dim': obs_dim,
         'state_dim': n_state, 'env_state_names': list(ENV_STATE_NAMES) if cfg.privileged else [],
         'action_scale': [float(x) for x in scale], 'net_arch': list(cfg.net_arch),
-        'log_std_init': cfg.log_std_init, 'n_action_steps': 1, 'chunk_size': 1}
+        'log_std_init': cfg.log_std_init, 'n_action_steps': 1, 'chunk_size': 1,
+        'disc_input_dim': n_disc, 'obs_mean': obs_mean, 'obs_std': obs_std,
+        'bc_pretrain_steps': cfg.bc_pretrain_steps}
     run_info = {
         'policy': 'gail', 'dataset': str(cfg.dataset), 'fps': fps,
         'joint_names': list(joint_names), 'train': cfg.to_dict(),
-        'n_demo_episodes': len(demos.states), 'n_demo_transitions': len(expert)}
+        'n_demo_episodes': len(demos.states), 'n_demo_transitions': len(expert),
+        'demo_replay_max_err_rad': replay_err}
 
     seeds = range(cfg.eval_first_seed, cfg.eval_first_seed + cfg.eval_episodes)
+    bc_info: dict[str, Any] = {}
+    if cfg.bc_pretrain_steps:
+        bc_info = bc_pretrain(gen_algo.policy, venv, expert, cfg, out)
     gen0 = _rollout_transitions(gen_algo.policy, venv, max(4, cfg.n_envs), cfg.seed)
     acc_start = disc_accuracy(trainer, expert, gen0)
     venv.seed(100_000 + 1000 * cfg.seed)        # training episodes (PPO resets on learn)
@@ -395,13 +533,16 @@ def train_gail(cfg: GailConfig) -> GailResult:  # noqa: PLR0915 - one linear rec
     metrics_path = out / 'metrics.jsonl'
     history: list[dict[str, Any]] = [{
         'round': 0, 'env_steps': 0, 'wall_s': 0.0, 'disc_acc': acc_start,
-        **first}]
+        **first, **bc_info}]
     metrics_path.write_text(json.dumps(history[0]) + '\n')
+    model_dir = out
     n_rounds = cfg.total_steps // cfg.round_steps
+    if cfg.bc_pretrain_steps:         # the BC policy alone: a checkpoint at env step 0
+        model_dir = _save(out, 0, max(1, n_rounds * cfg.round_steps), gen_algo, reward_net,
+                          {**run_info, 'metrics': history[0]}, model_config)
     bar = tqdm(total=n_rounds * cfg.round_steps, desc='gail', unit='step', unit_scale=True,
                disable=not cfg.progress, dynamic_ncols=True)
     t_train = time.perf_counter()
-    model_dir = out
     last_success = first['success']
     for r in range(1, n_rounds + 1):
         trainer.train_gen(cfg.round_steps)
