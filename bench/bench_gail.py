@@ -324,29 +324,13 @@ def _deploy_eval(checkpoint, scene: str, seeds: range, duration_s: float):  # no
     a privileged policy gets the sim's cube pose), on the ``scene`` task variant."""
     import dataclasses
 
-    from imitation_ros.deploy.rollout import (
-        RolloutConfig,
-        controller_policy,
-        load_checked,
-        make_controller,
-    )
-    from imitation_ros.learn.gail.runner import OBS_ENV_STATE, PrivilegedObsSim
-    from imitation_ros.sim import ArmSim, evaluate, load_profile_for_sim
-    from imitation_ros.sim.arm import task_sim_config
+    from imitation_ros.deploy.rollout import RolloutConfig, evaluate_checkpoint
+    from imitation_ros.sim import load_profile_for_sim
 
     profile = dataclasses.replace(load_profile_for_sim(), cameras=())
     cfg = RolloutConfig(episodes=len(seeds), first_seed=seeds.start, duration_s=duration_s,
-                        timing='faithful', obs_delay_s=1.0 / profile.fps)
-    runner = load_checked(checkpoint, profile, 'cpu')
-    controller = make_controller(runner, profile, cfg)
-    sim = ArmSim(profile, task_sim_config(scene))
-    world = PrivilegedObsSim(sim) if OBS_ENV_STATE in runner.config.input_features else sim
-    try:
-        return evaluate(world, controller_policy(world, controller, obs_delay_s=cfg.obs_delay_s),
-                        seeds, duration_s=duration_s)
-    finally:
-        sim.close()
-        controller.close()
+                        timing='faithful', obs_delay_s=1.0 / profile.fps, task=scene)
+    return evaluate_checkpoint(checkpoint, profile, cfg).summary
 
 
 def _best_on_val(history: list[dict], *, after_step: int = 0) -> dict | None:
