@@ -32,8 +32,10 @@ def add_parser(sub: Any) -> None:
                    help='Gaussian noise on every expert command, rad')
     p.add_argument('--perturb', type=float, default=0.0,
                    help='chance per episode of a push off course (the expert recovers)')
+    p.add_argument('--task', default='lift_cube', choices=['lift_cube', 'lift_cube_wide'],
+                   help='cube task variant (lift_cube_wide: the cube anywhere in 12 x 12 cm)')
     p.add_argument('--cube-jitter', type=float, default=None,
-                   help='cube start +- this in x and y, m (default the sim\'s 0.02)')
+                   help='lift_cube: cube start +- this in x and y, m (default the sim\'s 0.02)')
     p.add_argument('--only-successes', action='store_true', help='drop failed expert episodes')
     p.add_argument('--vcodec', default='libsvtav1', help='video codec (default libsvtav1)')
     p.add_argument('--overwrite', action='store_true', help='replace --out if it exists')
@@ -43,9 +45,9 @@ def add_parser(sub: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault('MUJOCO_GL', 'egl')
     from imitation_ros.data.sim_demos import write_sim_demos
-    from imitation_ros.sim import ArmSimConfig
+    from imitation_ros.deploy.rollout import sim_config
 
-    sim_cfg = None if args.cube_jitter is None else ArmSimConfig(cube_jitter_m=args.cube_jitter)
+    sim_cfg = sim_config(args.cube_jitter, args.task)     # refuses a jitter on the wide task
     stats = write_sim_demos(
         args.out, episodes=args.episodes, seed=args.seed, profile=args.profile,
         sim_config=sim_cfg, images=not args.state_only, noise_std_rad=args.noise,
