@@ -76,7 +76,7 @@ class ExpertNode(Node):
         self._recorder = cfg.use_recorder
         self._ok_since: float | None = None
         self._ok_index = TASK_STATE_NAMES.index('success')
-        self._takeover = cfg.takeover != 'off'
+        self._takeover = cfg.takeover != 'none'
         if self._takeover:
             self._setup_takeover()
         self.create_timer(1.0 / cfg.rate_hz, self._tick)

@@ -73,7 +73,7 @@ class ExpertNodeConfig:
     recorder_node: str = '/recorder'     # name of the recorder node
     success_hold_s: float = 0.5          # end an episode once success has held this long, s
     # takeover mode (DAgger): play the person at a teleop device beside a policy
-    takeover: Literal['off', 'service', 'joy'] = 'off'   # how the person takes over the gate
+    takeover: Literal['none', 'service', 'joy'] = 'none'   # how the person takes over the gate
     policy_topic: str = '/policy/command'    # the policy's proposals (its output, remapped)
     dagger_node: str = '/dagger'             # the gate (its ~/take_over, ~/reset)
     policy_reset_service: str = '/policy/reset'  # called at each episode start ('' = no)
@@ -89,12 +89,12 @@ class ExpertNodeConfig:
     gate_wait_s: float = 60.0                # wait this long for the gate and the policy, s
 
     def __post_init__(self) -> None:
-        if self.takeover != 'off' and self.output != 'leader':
+        if self.takeover != 'none' and self.output != 'leader':
             msg = (f'expert: takeover {self.takeover!r} needs output leader (the gate commands '
                    f'the arm), got output {self.output!r}')
             raise ConfigError(msg)
-        if self.takeover not in ('off', 'service', 'joy'):
-            msg = f'expert: takeover must be off, service or joy, got {self.takeover!r}'
+        if self.takeover not in ('none', 'service', 'joy'):
+            msg = f'expert: takeover must be none, service or joy, got {self.takeover!r}'
             raise ConfigError(msg)
         if self.joy_button < 0 or self.policy_stale_s <= 0 or self.gate_wait_s <= 0:
             msg = (f'expert: joy_button must be >= 0, policy_stale_s and gate_wait_s > 0, got '

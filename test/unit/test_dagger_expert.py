@@ -83,7 +83,7 @@ def test_expert_node_takeover_config_is_checked() -> None:
     the monitor; bad values are refused naming the parameter."""
     from imitation_ros.sim import ExpertNodeConfig
 
-    assert ExpertNodeConfig().takeover == 'off'
+    assert ExpertNodeConfig().takeover == 'none'
     cfg = ExpertNodeConfig(takeover='joy', output='leader', takeover_rad=0.3, handback_rad=0.2,
                            agree_s=0.1, takeover_gripper_rad=0.7)
     assert cfg.takeover_config() == TakeoverConfig(takeover_rad=0.3, handback_rad=0.2,
