@@ -70,7 +70,8 @@ def session(rdir: Path, profile: Path, checkpoint: Path, args: argparse.Namespac
     nodes = [
         _node(env, 'sim_node', logs / 'sim.log', '-p', prof, '-p', f'seed:={seed}'),
         _node(env, 'recorder_node', logs / 'rec.log', '-p', prof, '-p', f'output_dir:={bags}'),
-        _node(env, 'policy_node', logs / 'policy.log', '-p', prof, '-p', f'checkpoint:={checkpoint}',
+        _node(env, 'policy_node', logs / 'policy.log', '-p', prof,
+              '-p', f'checkpoint:={checkpoint}',
               '-p', 'device:=cpu', '-p', 'command:=forward',
               '-r', '/forward_position_controller/commands:=/policy/command'),
         _node(env, 'dagger_node', logs / 'dagger.log', '-p', prof, '-p', f'triggers:=[{args.via}]',
