@@ -20,11 +20,13 @@ the leader all the time (the label of every state), watches the policy's proposa
 from __future__ import annotations
 
 import re
+import sys
 import time
 from typing import Any
 
 import numpy as np
 
+from imitation_ros.errors import ImitationRosError
 from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
 from imitation_ros.messages.codecs import fill_joint_state, joint_vector, set_stamp
 from imitation_ros.profile import load_profile
@@ -341,8 +343,12 @@ def _command(profile: Any, q: Any, horizon_s: float) -> Any:
 
 
 def main(args: list[str] | None = None) -> None:
-    """Entry point of the ``expert_node`` executable."""
-    run(ExpertNode, args)
+    """Entry point of the ``expert_node`` executable; a bad config exits 1 with the reason."""
+    try:
+        run(ExpertNode, args)
+    except ImitationRosError as err:
+        sys.stderr.write(f'expert_node: error: {err}\n')
+        sys.exit(1)
 
 
 if __name__ == '__main__':
