@@ -7,7 +7,8 @@ The policy node's command topic is remapped to /policy/command; dagger_node publ
 arm's controller topic (the profile's forward or trajectory topic). The person's leader arm
 publishes on the profile's action topic; a deadman button on /joy (button ``joy_button``),
 ``/dagger/take_over`` (SetBool) or moving the leader away from the follower takes over.
-Start the recorder beside it with a profile that lists /intervention_events in extra_topics.
+The recorder started beside it (record.launch.py) follows /dagger/human_in_control (its
+intervention_topic) and writes InterventionEvent records into the bag.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument

@@ -5,11 +5,17 @@
     imitation-ros dagger-round runs/dagger/bags/round1_* --profile config/sim_arm_dagger.yaml \\
         --previous runs/dagger/round0/dataset --out runs/dagger/round1 [--eval-sim 20]
 
-converts the round's bags (with the per-frame ``intervention`` feature), aggregates them
-with the earlier rounds' datasets (lerobot's aggregation), retrains the policy on the
-aggregate (``--steps``; ``--resume-from`` continues an earlier run instead), evaluates it in
-the simulator when the profile is the simulated arm's, and writes ``report.json``,
+converts the round's bags (with the per-frame ``intervention`` feature) into
+``<out>/collected``, aggregates them with the earlier rounds' own frames (each ``--previous``
+round folder contributes its ``collected/``, or its ``dataset/`` when it has no
+``collected/`` -- round 0's demos; a dataset folder contributes itself) into
+``<out>/dataset`` (lerobot's aggregation), retrains the policy on the aggregate
+(``--steps``; ``--resume-from`` continues an earlier run instead), evaluates it in the
+simulator when the profile is the simulated arm's, and writes ``report.json``,
 ``report.md`` and ``rounds.png`` (the rounds so far, read from ``--previous``' reports).
+``--policy-weight W`` weighs the frames the policy drove (this round's and the earlier
+rounds' collected frames not flagged ``intervention``) W in the loss; demos and the
+expert's frames weigh 1 (``<out>/frame_weights.npy``).
 
 ``dagger-sim`` (the whole experiment in one process, no DDS)::
 
@@ -47,6 +53,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--eval-sim', type=int, default=20,
                    help='closed-loop episodes in the sim (0: skip; only for the sim arm)')
     p.add_argument('--device', default='cpu')
+    p.add_argument('--policy-weight', type=float, default=None, metavar='W',
+                   help='loss weight of the frames the policy drove, in [0, 1] (default: '
+                        'every frame weighs 1)')
     p.set_defaults(func=_round)
     s = sub.add_parser('dagger-sim', help='DAgger rounds on the simulated arm, in-process',
                        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -87,7 +96,45 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _dataset_of(path: Path) -> Path:
-    return path / 'dataset' if (path / 'dataset' / 'meta' / 'info.json').is_file() else path
+    """A previous round's own frames: its ``collected/`` (a round from bags), else its
+    ``dataset/`` (round 0: the demos), else the folder itself (a dataset)."""
+    for sub in ('collected', 'dataset'):
+        if (path / sub / 'meta' / 'info.json').is_file():
+            return path / sub
+    return path
+
+
+def _gated(path: Path) -> bool:
+    """Whether an earlier round folder came from a gated session (its report says so)."""
+    report = path / 'report.json'
+    if not report.is_file():
+        return False
+    return bool(json.loads(report.read_text())['rounds'][-1].get('gated', False))
+
+
+def _weights(parts: list[tuple[Path, bool]], policy_weight: float) -> Any:
+    """Per-frame loss weights of the aggregate of ``parts`` (``(dataset, gated)``, in order):
+    in a gated session's frames those not flagged ``intervention`` (the policy drove) weigh
+    ``policy_weight``; demos (no gate) and the expert's frames weigh 1."""
+    import numpy as np
+
+    from imitation_ros.dagger.labels import frame_weights
+    from imitation_ros.data.writer import INTERVENTION
+
+    out = []
+    for part, gated in parts:
+        n = _total(part)
+        if gated:
+            flags = _flags(part, INTERVENTION)
+            if len(flags) != n:
+                from imitation_ros.errors import DatasetError
+
+                msg = f'{part}: {len(flags)} intervention flags for {n} frames'
+                raise DatasetError(msg)
+            out.append(frame_weights(flags, 'weight', policy_weight))
+        else:
+            out.append(np.ones(n, np.float32))
+    return np.concatenate(out)
 
 
 def _round(args: argparse.Namespace) -> int:
@@ -95,7 +142,7 @@ def _round(args: argparse.Namespace) -> int:
 
     os.environ.setdefault('MUJOCO_GL', 'egl')
     from imitation_ros.dagger.labels import intervention_rate
-    from imitation_ros.data.convert import ConvertOptions, convert_bags
+    from imitation_ros.data.convert import ConvertOptions, bags_have_interventions, convert_bags
     from imitation_ros.data.writer import INTERVENTION, merge_datasets
     from imitation_ros.errors import DatasetError
     from imitation_ros.profile import load_profile
@@ -114,12 +161,24 @@ def _round(args: argparse.Namespace) -> int:
     shutil.rmtree(dataset, ignore_errors=True)
     parts = [_dataset_of(Path(p)) for p in args.previous] + [collected]
     merge_datasets(parts, f'local/{out.name}', dataset)
+    weights_file = None
+    if args.policy_weight is not None:
+        import numpy as np
+
+        gated = [_gated(Path(p)) for p in args.previous] + [bags_have_interventions(args.bags)]
+        weights = _weights(list(zip(parts, gated, strict=True)), args.policy_weight)
+        if len(weights) != _total(dataset):
+            msg = f'{dataset}: {_total(dataset)} frames, {len(weights)} weights'
+            raise DatasetError(msg)
+        weights_file = out / 'frame_weights.npy'
+        np.save(weights_file, weights)
     from imitation_ros.learn.trainer import TrainConfig, train
 
     train_dir = Path(args.resume_from) if args.resume_from else out / 'train'
     res = train(TrainConfig(dataset=dataset, policy=args.policy, output_dir=train_dir,
                             steps=args.steps, device=args.device, resume=bool(args.resume_from),
-                            inputs=args.inputs, save_every=args.steps, val_every=args.steps))
+                            inputs=args.inputs, save_every=args.steps, val_every=args.steps,
+                            frame_weights=weights_file))
     rate = None
     if args.eval_sim > 0 and profile.name == 'sim_arm':
         from imitation_ros.deploy.rollout import RolloutConfig, evaluate_checkpoint
@@ -130,6 +189,7 @@ def _round(args: argparse.Namespace) -> int:
     row = {'round': out.name, 'frames_added': summary.frames,
            'expert_frames_added': int(flags.sum()), 'intervention_rate': intervention_rate(flags),
            'frames_total': _total(dataset), 'success_rate': rate,
+           'gated': bags_have_interventions(args.bags), 'policy_weight': args.policy_weight,
            'checkpoint': str(res.checkpoint)}
     history = [json.loads((Path(p) / 'report.json').read_text())['rounds'][-1]
                for p in args.previous if (Path(p) / 'report.json').is_file()]
@@ -154,7 +214,8 @@ def _flags(root: Path, key: str) -> Any:
     files = sorted((root / 'data').rglob('*.parquet'))
     if not files:
         return np.zeros(0, bool)
-    col = pd.concat([pd.read_parquet(p, columns=[key]) for p in files])[key]
+    df = pd.concat([pd.read_parquet(p, columns=[key, 'index']) for p in files])
+    col = df.sort_values('index')[key]          # global frame order
     return np.array([bool(np.asarray(v).reshape(-1)[0]) for v in col], bool)
 
 

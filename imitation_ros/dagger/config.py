@@ -36,7 +36,6 @@ class DaggerNodeConfig:
     policy_stale_s: float = 0.2                   # older policy command: hold, s
     leader_stale_s: float = 0.2                   # older leader pose: hold, s
     policy_reset_service: str = '/policy/reset'   # std_srvs/Trigger called on hand-back
-    intervention_topic: str = '/intervention_events'
     command: Literal['profile', 'forward', 'trajectory'] = 'profile'  # in and out interface
     trajectory_time_s: float = 0.0                # JointTrajectory time_from_start; 0 = period
     rate_hz: float = 0.0                          # control rate; 0 = the profile's fps

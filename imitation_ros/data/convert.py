@@ -25,6 +25,7 @@ again as the dataset's; delete ``.cache`` to reclaim it, at the cost of a full r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -82,7 +83,8 @@ class ConvertOptions:
     repo_id: str | None = None           # default: local/<OUT name>
     force: bool = False                  # ignore cached per-bag results
     intervention: bool | None = None     # write the per-frame `intervention` feature; None:
-    #                                      when the profile records /intervention_events
+    #                                      when a bag has /intervention_events (the recorder
+    #                                      followed a DAgger gate) or the profile records it
 
     def __post_init__(self) -> None:
         if self.fps is not None and not 0 < self.fps <= 1000:
@@ -155,6 +157,22 @@ def wants_intervention(profile: RobotProfile, opts: ConvertOptions) -> bool:
     if opts.intervention is not None:
         return opts.intervention
     return any(t.topic == INTERVENTION_TOPIC for t in profile.extra_topics)
+
+
+def bags_have_interventions(bags: Sequence[str | Path]) -> bool:
+    """Whether any bag's ``metadata.yaml`` lists ``/intervention_events`` (unreadable bags:
+    no; they fail later with their own error)."""
+    import yaml
+
+    for bag in bags:
+        try:
+            meta = yaml.safe_load((resolve_bag(bag) / 'metadata.yaml').read_text('utf-8'))
+            topics = meta['rosbag2_bagfile_information']['topics_with_message_count']
+            if any(t['topic_metadata']['name'] == INTERVENTION_TOPIC for t in topics):
+                return True
+        except (ImitationRosError, OSError, yaml.YAMLError, KeyError, TypeError):
+            continue
+    return False
 
 
 def _split(profile: RobotProfile, opts: ConvertOptions) -> tuple[str | None, int]:
@@ -306,6 +324,9 @@ def convert_bags(
         msg = (f'{out} exists and was not written by imitation-ros convert; '
                f'choose a new output folder')
         raise DatasetError(msg)
+    if opts.intervention is None and not wants_intervention(profile, opts):
+        # one decision for all bags (their datasets are merged): any gate session -> flag
+        opts = dataclasses.replace(opts, intervention=bags_have_interventions(bags))
     repo_id = opts.repo_id or f'local/{out.name}'
     settings = _settings(profile, opts)
     settings_hash = _hash(settings)

@@ -83,6 +83,11 @@ class TrainConfig:
         inputs: ``all`` (state and every camera) or ``state`` (joint state only, even when
             the dataset has cameras: far faster on a CPU; enough when the task needs no
             perception).
+        frame_weights: A ``.npy`` file with one loss weight per dataset frame (global frame
+            index order; >= 0, at most ``MAX_WEIGHT_VALUES`` distinct values, e.g. DAgger's
+            expert 1.0 / policy-driven 0.25, see ``dagger.labels.frame_weights``). A sample
+            weighs what its anchor frame weighs; the training loss is the weighted mean over
+            the batch (validation stays unweighted). None: every frame weighs 1.
     """
 
     dataset: Path
@@ -106,6 +111,7 @@ class TrainConfig:
     device_cache_fraction: float = 0.5
     progress: bool = True
     inputs: Literal['all', 'state'] = 'all'
+    frame_weights: Path | None = None
 
     def __post_init__(self) -> None:
         if self.policy not in POLICY_NAMES:
@@ -143,6 +149,83 @@ class TrainConfig:
                 v = list(v)
             d[k] = v
         return d
+
+
+MAX_WEIGHT_VALUES = 8       # distinct per-frame weights (one forward pass per value and step)
+WEIGHT_KEY = '_frame_weight'
+
+
+def load_frame_weights(path: Path, n_frames: int, train_rows: np.ndarray) -> np.ndarray:
+    """Read and check per-frame weights (see ``TrainConfig.frame_weights``).
+
+    Raises:
+        ConfigError: Unreadable file, wrong length, negative / non-finite values, too many
+            distinct values, or no training frame with a weight > 0; the message names the file.
+    """
+    try:
+        w = np.asarray(np.load(Path(path), allow_pickle=False), dtype=np.float64)
+    except (OSError, ValueError) as err:
+        msg = f'frame_weights {path}: cannot read a .npy array: {err}'
+        raise ConfigError(msg) from err
+    if w.ndim != 1 or w.shape[0] != n_frames:
+        msg = (f'frame_weights {path}: needs one weight per dataset frame ({n_frames}), got '
+               f'shape {list(w.shape)}')
+        raise ConfigError(msg)
+    if not np.all(np.isfinite(w)) or (w < 0).any():
+        msg = f'frame_weights {path}: weights must be finite and >= 0'
+        raise ConfigError(msg)
+    if len(np.unique(w)) > MAX_WEIGHT_VALUES:
+        msg = (f'frame_weights {path}: at most {MAX_WEIGHT_VALUES} distinct weights (one '
+               f'forward pass per value), got {len(np.unique(w))}')
+        raise ConfigError(msg)
+    if not (w[train_rows] > 0).any():
+        msg = f'frame_weights {path}: every training frame has weight 0'
+        raise ConfigError(msg)
+    return w
+
+
+class _WeightedSource(BatchSource):
+    """A batch source that also hands each sample's anchor-frame weight (``WEIGHT_KEY``)."""
+
+    def __init__(self, *args: Any, weights: np.ndarray, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._weights = torch.from_numpy(np.asarray(weights, np.float32))
+
+    def host_part(self, positions: np.ndarray) -> dict[str, torch.Tensor]:
+        out = super().host_part(positions)
+        out[WEIGHT_KEY] = self._weights[torch.from_numpy(self.index.anchors[positions])]
+        return out
+
+    def device_part(self, host: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        batch = super().device_part(host)
+        batch[WEIGHT_KEY] = host[WEIGHT_KEY].to(self.device)
+        return batch
+
+
+def weighted_loss(model: Any, batch: dict[str, Any], weights: torch.Tensor) -> torch.Tensor:
+    """The per-sample weighted mean of ``model.forward``'s loss over ``batch``.
+
+    lerobot policies return the batch-mean loss, so the batch is split by weight value and
+    each group's mean loss counts ``weight x group size``: for a loss that is a mean over
+    samples this is exactly ``sum_i w_i l_i / sum_i w_i``. Groups of weight 0 are skipped
+    (no forward pass, no gradient); a batch that weighs 0 in all gives a zero loss.
+    """
+    n = int(weights.shape[0])
+    total: torch.Tensor | None = None
+    denom = 0.0
+    for v in torch.unique(weights).tolist():
+        if v <= 0:
+            continue
+        idx = torch.nonzero(weights == v).reshape(-1)
+        part = {k: (t.index_select(0, idx) if isinstance(t, torch.Tensor) and t.dim() > 0
+                    and t.shape[0] == n else t) for k, t in batch.items()}
+        loss, _ = model.forward(part)
+        term = loss * (v * len(idx))
+        total = term if total is None else total + term
+        denom += v * len(idx)
+    if total is None:
+        return torch.zeros((), device=weights.device, requires_grad=True)
+    return total / denom
 
 
 @dataclass(frozen=True)
@@ -410,8 +493,20 @@ def train(cfg: TrainConfig) -> TrainResult:
     val_index = ChunkIndex(cache, val_eps, ChunkSpec(spec.obs_offsets, spec.action_offsets, 0))
     time_dim = pcfg.type == 'diffusion'
     cams = image_keys(features)
-    source = BatchSource(train_index, device, device_cache_fraction=cfg.device_cache_fraction,
-                         time_dim=time_dim, cameras=cams)
+    weights = None
+    if cfg.frame_weights is not None:
+        weights = load_frame_weights(Path(cfg.frame_weights), cache.n_frames,
+                                     cache.rows_of(train_eps))
+        source: BatchSource = _WeightedSource(
+            train_index, device, device_cache_fraction=cfg.device_cache_fraction,
+            time_dim=time_dim, cameras=cams, weights=weights)
+        logger.info('per-frame loss weights %s: %s', cfg.frame_weights,
+                    {float(v): int(c) for v, c in zip(*np.unique(weights, return_counts=True),
+                                                      strict=True)})
+    else:
+        source = BatchSource(train_index, device,
+                             device_cache_fraction=cfg.device_cache_fraction,
+                             time_dim=time_dim, cameras=cams)
     val_source = BatchSource(val_index, device, time_dim=time_dim, share=source, cameras=cams)
     validator = _Validator(val_index, val_source, cfg)
     bsz = cfg.effective_batch_size
@@ -465,10 +560,14 @@ def train(cfg: TrainConfig) -> TrainResult:
     try:
         for batch in loader:
             gen.manual_seed(cfg.seed * 1_000_003 + step * (world + 1) + rank)
+            w = batch.pop(WEIGHT_KEY, None)
             if cfg.augment is not None:
                 batch = augment_batch(batch, cfg.augment, gen)
             batch = pre(batch)
-            loss, _ = model.forward(batch)
+            if w is None:
+                loss, _ = model.forward(batch)
+            else:
+                loss = weighted_loss(model, batch, w)
             optimizer.zero_grad(set_to_none=True)
             if accelerator is not None:
                 accelerator.backward(loss)

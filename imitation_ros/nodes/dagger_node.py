@@ -11,12 +11,11 @@ such an early tick moves at most the step cap scaled by the time since the last 
 
 Services: ``~/take_over`` (std_srvs/SetBool: true = the person commands), ``~/reset``
 (std_srvs/Trigger: new episode, control back to the policy). Publishes ``~/human_in_control``
-(std_msgs/Bool, latched), ``InterventionEvent`` records on ``intervention_topic`` (list that
-topic in the profile's ``extra_topics`` and the recorder writes them into the bag; under
-rclpy, where this ament_python package has no generated messages, a ``std_msgs/Bool`` is
-published there instead -- the converter reads both) and ``/diagnostics`` at 1 Hz
-(interventions, time under expert control, handover latency). When control returns, it calls
-the policy node's ``~/reset`` (``policy_reset_service``) so its chunks restart.
+(std_msgs/Bool, latched; the recorder follows it and writes ``InterventionEvent`` records
+into the bag -- only standard interfaces on the graph, so rclpy and the DDS backend behave
+the same) and ``/diagnostics`` at 1 Hz (interventions, time under expert control, handover
+latency, the trigger of the last switch). When control returns, it calls the policy node's
+``~/reset`` (``policy_reset_service``) so its chunks restart.
 """
 from __future__ import annotations
 
@@ -44,13 +43,6 @@ KeyValue = msg_type('diagnostic_msgs/msg/KeyValue')
 SetBool = srv_type('std_srvs/srv/SetBool')
 Trigger = srv_type('std_srvs/srv/Trigger')
 NS = 1_000_000_000
-
-
-def _intervention_type() -> Any:
-    try:
-        return msg_type('imitation_ros/msg/InterventionEvent')
-    except Exception:  # noqa: BLE001 - rclpy without generated msg/: fall back to Bool
-        return None
 
 
 class DaggerNode(Node):
@@ -82,15 +74,13 @@ class DaggerNode(Node):
                                  qos_profile('reliable', 10))
         if 'joy' in cfg.triggers:
             self.create_subscription(Joy, cfg.joy_topic, self._on_joy, qos_profile('reliable', 10))
-        self.iv_type = _intervention_type()
-        self.iv_pub = self.create_publisher(self.iv_type or Bool, cfg.intervention_topic,
-                                            qos_profile('reliable', 100))
         self.ctl_pub = self.create_publisher(Bool, '~/human_in_control', qos_profile('latched'))
         self.diag = self.create_publisher(DiagnosticArray, '/diagnostics', qos_profile('reliable'))
         self.create_service(SetBool, '~/take_over', self._on_take_over)
         self.create_service(Trigger, '~/reset', self._on_reset)
         self.reset_client = self.create_client(Trigger, cfg.policy_reset_service)
         self.episode = 0
+        self.last_source = ''
         self.counts = {'pass': 0, 'hold': 0, 'clamped': 0, 'step_capped': 0}
         self._publish_control(False)
         self.create_timer(self.period_s, self._tick)
@@ -144,7 +134,7 @@ class DaggerNode(Node):
         if res.command is not None:
             self._publish(res.command, now)
         if res.event is not None:
-            self._publish_event(res.event.human_in_control, res.event.source, now)
+            self.last_source = res.event.source
             self._publish_control(res.human)
             self.get_logger().info(
                 f'{"person" if res.human else "policy"} in control ({res.event.source}); '
@@ -169,18 +159,6 @@ class DaggerNode(Node):
             msg.points = [point]
         self.pub.publish(msg)
 
-    def _publish_event(self, human: bool, source: str, now: float) -> None:
-        if self.iv_type is None:
-            msg = Bool()
-            msg.data = human
-        else:
-            msg = self.iv_type()
-            set_stamp(msg.header, int(now * NS))
-            msg.human_in_control = human
-            msg.episode_index = self.episode
-            msg.source = source
-        self.iv_pub.publish(msg)
-
     def _publish_control(self, human: bool) -> None:
         msg = Bool()
         msg.data = bool(human)
@@ -195,11 +173,9 @@ class DaggerNode(Node):
 
     def _on_reset(self, request: Any, response: Any) -> Any:
         del request
-        was_human = self.core.gate.human
         self.core.reset()
         self.episode += 1
-        if was_human:
-            self._publish_event(False, 'reset', self._now())
+        self.last_source = 'reset'
         self._publish_control(False)
         response.success, response.message = True, f'episode {self.episode}: policy in control'
         return response
@@ -215,7 +191,8 @@ class DaggerNode(Node):
                           f'{st.interventions} interventions')
         p99 = st.latency_p(0.99)
         values = {'interventions': st.interventions, 'expert_s': f'{st.expert_s:.2f}',
-                  'policy_s': f'{st.policy_s:.2f}',
+                  'policy_s': f'{st.policy_s:.2f}', 'last_switch': self.last_source,
+                  'episode': self.episode,
                   'handover_latency_p99_ms': 'nan' if np.isnan(p99) else f'{1000 * p99:.1f}',
                   **self.counts}
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]

@@ -4,8 +4,9 @@ Wiring only; the logic is ``imitation_ros.record.RecordingSession``. Subscribes 
 of the robot profile with ``raw=True`` (CDR bytes, never deserialized), QoS per
 ``record.qos.choose_qos``. Services ``~/start_episode`` (Trigger), ``~/stop_episode``
 (SetBool, data = success), ``~/discard_episode`` (Trigger); topic ``~/task`` (String) sets
-the task text. Publishes ``~/status`` (String, JSON) and ``/diagnostics`` at
-``status_period_s``. The bag is closed in ``destroy_node`` (SIGINT / SIGTERM).
+the task text; ``intervention_topic`` (Bool, latched: a DAgger gate's control state)
+becomes ``InterventionEvent`` records in the bag. Publishes ``~/status`` (String, JSON) and
+``/diagnostics`` at ``status_period_s``. The bag is closed in ``destroy_node`` (SIGINT / SIGTERM).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from imitation_ros.record.keyboard import HELP, KeyReader
 from imitation_ros.resources import resolve_config
 
 String = msg_type('std_msgs/msg/String')
+Bool = msg_type('std_msgs/msg/Bool')
 DiagnosticArray = msg_type('diagnostic_msgs/msg/DiagnosticArray')
 DiagnosticStatus = msg_type('diagnostic_msgs/msg/DiagnosticStatus')
 KeyValue = msg_type('diagnostic_msgs/msg/KeyValue')
@@ -50,6 +52,9 @@ class RecorderNode(Node):
                 self.create_subscription(msg_type(plan.type), topic, partial(self._on_raw, topic),
                                          qos_profile(qos[topic], depth), raw=True)
             self.create_subscription(String, '~/task', self._on_task, qos_profile('latched'))
+            if cfg.intervention_topic:      # DAgger gate's control state -> InterventionEvent
+                self.create_subscription(Bool, cfg.intervention_topic, self._on_control,
+                                         qos_profile('latched'))
             self.create_service(Trigger, '~/start_episode', self._on_start)
             self.create_service(SetBool, '~/stop_episode', self._on_stop)
             self.create_service(Trigger, '~/discard_episode', self._on_discard)
@@ -103,6 +108,9 @@ class RecorderNode(Node):
 
     def _on_raw(self, topic: str, data: bytes) -> None:
         self._session.on_message(topic, self._now(), data)
+
+    def _on_control(self, msg: Any) -> None:
+        self._session.on_control(self._now(), bool(msg.data))
 
     def _on_config(self, cfg: RecorderConfig) -> None:
         """Run-time parameter change (only ``task`` is accepted; the rest needs a restart)."""

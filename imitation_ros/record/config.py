@@ -47,6 +47,10 @@ class RecorderConfig:
         status_period_s: Period of ``~/status`` and ``/diagnostics``.
         keyboard: Read operator keys from the node's stdin (s start, f stop success,
             x stop failure, d discard); for ``ros2 run`` in a terminal.
+        intervention_topic: A DAgger gate's control state (``std_msgs/Bool``, latched, true
+            while a person commands; ``dagger_node``'s ``~/human_in_control``): every change
+            during an episode, and the state at START, becomes an ``InterventionEvent`` record
+            on ``/intervention_events`` in the bag. Empty: off.
     """
 
     profile: str = 'sim_arm.yaml'
@@ -71,6 +75,7 @@ class RecorderConfig:
     late_threshold_s: float = 0.2
     status_period_s: float = 1.0
     keyboard: bool = False
+    intervention_topic: str = '/dagger/human_in_control'
 
     def __post_init__(self) -> None:
         if self.storage not in STORAGES:

@@ -10,6 +10,12 @@ Bag layout (one bag per session, ``<output_dir>/<prefix>_<YYYYmmdd_HHMMSS>/``):
   type and message definition, log time = receive time;
 * ``/episode_events`` (``imitation_ros/msg/EpisodeEvent``): START, then STOP (success flag)
   or DISCARD (reason) for every episode, stamped with the event time;
+* ``/intervention_events`` (``imitation_ros/msg/InterventionEvent``), when the recorder
+  follows a DAgger gate's control stream (``intervention_topic``, ``std_msgs/Bool``, latched:
+  true while a person commands): one record at each episode's START with the state in force
+  (once one was received), and one at every change during the episode, stamped with the
+  receive time (the recorder's clock, like the episode events). The topic is registered with
+  the first record, so bags of sessions without a gate do not have it;
 * data is written only while an episode is active, plus a pre-roll: the last ``preroll_s``
   of messages before START (received after the previous episode ended) are written when the
   episode starts, so the first frame has a joint state and image in its past. Pre-roll
@@ -52,8 +58,11 @@ logger = logging.getLogger(__name__)
 
 EVENTS_TOPIC = '/episode_events'
 EVENT_TYPE = 'imitation_ros/msg/EpisodeEvent'
+INTERVENTION_TOPIC = '/intervention_events'
+INTERVENTION_TYPE = 'imitation_ros/msg/InterventionEvent'
 START, STOP, DISCARD = 0, 1, 2
 JOY_TYPE = 'sensor_msgs/msg/Joy'
+CONTROL_TYPE = 'std_msgs/msg/Bool'
 
 
 def episode_event_cdr(t_ns: int, kind: int, episode_index: int, *, success: bool, task: str,
@@ -67,6 +76,18 @@ def episode_event_cdr(t_ns: int, kind: int, episode_index: int, *, success: bool
             frame_id=''),
         event=kind, episode_index=episode_index, success=success, task=task, reason=reason)
     return bytes(typestore().serialize_cdr(msg, EVENT_TYPE))
+
+
+def intervention_event_cdr(t_ns: int, human: bool, episode_index: int, source: str) -> bytes:
+    """Return the CDR of an ``imitation_ros/msg/InterventionEvent`` stamped ``t_ns``."""
+    types = typestore().types
+    msg = types[INTERVENTION_TYPE](
+        header=types['std_msgs/msg/Header'](
+            stamp=types['builtin_interfaces/msg/Time'](
+                sec=t_ns // 1_000_000_000, nanosec=t_ns % 1_000_000_000),
+            frame_id=''),
+        human_in_control=bool(human), episode_index=episode_index, source=source)
+    return bytes(typestore().serialize_cdr(msg, INTERVENTION_TYPE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +176,16 @@ def plan_topics(profile: RobotProfile, cfg: RecorderConfig) -> dict[str, TopicPl
     if EVENTS_TOPIC in plans:
         msg = f'{where}: {EVENTS_TOPIC} is written by the recorder; remove it from the profile'
         raise ConfigError(msg)
+    if INTERVENTION_TOPIC in plans:
+        msg = (f'{where}: {INTERVENTION_TOPIC} is written by the recorder (from the gate\'s '
+               f'std_msgs/Bool control stream, parameter intervention_topic); remove it from '
+               f'the profile')
+        raise ConfigError(msg)
+    if cfg.intervention_topic and cfg.intervention_topic in plans and \
+            plans[cfg.intervention_topic].type != CONTROL_TYPE:
+        msg = (f'intervention_topic {cfg.intervention_topic!r} is recorded as '
+               f'{plans[cfg.intervention_topic].type!r} in {where}, not as {CONTROL_TYPE}')
+        raise ConfigError(msg)
     return plans
 
 
@@ -222,6 +253,8 @@ class RecordingSession:
         self._next_flush_ns = 0
         self._next_disk_ns = 0
         self._closed = False
+        self.human_in_control: bool | None = None     # the gate's state (None: never heard)
+        self.intervention_records = 0
 
     # ---------------------------------------------------------------- lifecycle
     def open(self, now_ns: int, qos: dict[str, Kind] | None = None) -> Path:
@@ -324,6 +357,32 @@ class RecordingSession:
             return
         self._pending_joy.extend(self.joy.update([int(b) for b in msg.buttons]))
 
+    def on_control(self, t_ns: int, human: bool) -> None:
+        """The DAgger gate's control state arrived (``std_msgs/Bool``: true = a person).
+
+        While an episode records, a change writes an ``InterventionEvent`` record stamped
+        ``t_ns``; the state in force is also written at each START (see the module docstring).
+        """
+        if not self.cfg.intervention_topic:        # records off
+            return
+        human = bool(human)
+        changed = human != self.human_in_control
+        self.human_in_control = human
+        if changed and self.recording and self.bag is not None and not self._closed:
+            try:
+                self._intervention(t_ns)
+            except OSError as err:
+                self._fail_write(t_ns, err)
+
+    def _intervention(self, t_ns: int) -> None:
+        assert self.bag is not None and self.human_in_control is not None
+        if not self.bag.has_topic(INTERVENTION_TOPIC):
+            self.bag.add_topic(INTERVENTION_TOPIC, INTERVENTION_TYPE, qos='reliable')
+        self.bag.write(INTERVENTION_TOPIC, t_ns, intervention_event_cdr(
+            t_ns, self.human_in_control, max(self.episode_index, 0),
+            self.cfg.intervention_topic))
+        self.intervention_records += 1
+
     def _fail_write(self, t_ns: int, err: OSError) -> None:
         self.refuse_reason = f'cannot write to the bag: {err.strerror or err}'
         try:
@@ -370,6 +429,8 @@ class RecordingSession:
                 self._ep_counts[topic] = self._ep_counts.get(topic, 0) + 1
         self._preroll.clear()
         self._event(now_ns, START, success=False, reason='')
+        if self.human_in_control is not None:       # the gate's state in force at START
+            self._intervention(now_ns)
         return self.episode_index
 
     def stop_episode(self, now_ns: int, success: bool, reason: str = 'operator') -> EpisodeResult:

@@ -12,6 +12,7 @@ from imitation_ros.errors import ConfigError
 if TYPE_CHECKING:
     from imitation_ros.profile import RobotProfile
     from imitation_ros.sim.base import SimRobot
+    from imitation_ros.sim.expert import TakeoverConfig
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,8 +72,35 @@ class ExpertNodeConfig:
     sim_node: str = '/sim'               # name of the sim node (its ~/reset, ~/success ...)
     recorder_node: str = '/recorder'     # name of the recorder node
     success_hold_s: float = 0.5          # end an episode once success has held this long, s
+    # takeover mode (DAgger): play the person at a teleop device beside a policy
+    takeover: Literal['none', 'service', 'joy'] = 'none'   # how the person takes over the gate
+    policy_topic: str = '/policy/command'    # the policy's proposals (its output, remapped)
+    dagger_node: str = '/dagger'             # the gate (its ~/take_over, ~/reset)
+    policy_reset_service: str = '/policy/reset'  # called at each episode start ('' = no)
+    joy_topic: str = '/joy'                  # takeover joy: deadman Joy published each tick
+    joy_button: int = 4                      # takeover joy: deadman button index
+    takeover_rad: float = 0.15               # arm proposals differ more than this: take over
+    takeover_gripper_rad: float = 0.5        # gripper proposals differ more than this: take over
+    takeover_s: float = 0.1                  # ... for this long, s
+    handback_rad: float = 0.08               # proposals agree within this (gripper x3) ...
+    agree_s: float = 0.3                     # ... for this long: hand back, s
+    min_drive_s: float = 0.5                 # drive at least this long once taken over, s
+    policy_stale_s: float = 0.5              # no proposal this long: the person takes over, s
+    gate_wait_s: float = 60.0                # wait this long for the gate and the policy, s
 
     def __post_init__(self) -> None:
+        if self.takeover != 'none' and self.output != 'leader':
+            msg = (f'expert: takeover {self.takeover!r} needs output leader (the gate commands '
+                   f'the arm), got output {self.output!r}')
+            raise ConfigError(msg)
+        if self.takeover not in ('none', 'service', 'joy'):
+            msg = f'expert: takeover must be none, service or joy, got {self.takeover!r}'
+            raise ConfigError(msg)
+        if self.joy_button < 0 or self.policy_stale_s <= 0 or self.gate_wait_s <= 0:
+            msg = (f'expert: joy_button must be >= 0, policy_stale_s and gate_wait_s > 0, got '
+                   f'{self.joy_button}, {self.policy_stale_s}, {self.gate_wait_s}')
+            raise ConfigError(msg)
+        self.takeover_config()
         if self.success_hold_s < 0:
             msg = f'expert: success_hold_s must be >= 0, got {self.success_hold_s}'
             raise ConfigError(msg)
@@ -87,6 +115,15 @@ class ExpertNodeConfig:
             msg = (f'expert: noise_std_rad must be >= 0 and perturb_prob in [0, 1], got '
                    f'{self.noise_std_rad}, {self.perturb_prob}')
             raise ConfigError(msg)
+
+    def takeover_config(self) -> TakeoverConfig:
+        """When the scripted person takes over and hands back (raises ConfigError)."""
+        from imitation_ros.sim.expert import TakeoverConfig
+
+        return TakeoverConfig(takeover_rad=self.takeover_rad,
+                              gripper_rad=self.takeover_gripper_rad, takeover_s=self.takeover_s,
+                              handback_rad=self.handback_rad, agree_s=self.agree_s,
+                              min_drive_s=self.min_drive_s)
 
 
 def make_sim(config: SimNodeConfig, profile: RobotProfile) -> SimRobot:

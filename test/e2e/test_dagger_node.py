@@ -4,8 +4,9 @@ A probe process plays the policy node (publishes /policy/command, serves /policy
 the person (leader arm on /leader/joint_states, deadman on /joy). Pinned:
 - the gate forwards the policy's commands, then the leader's while the deadman is held, then
   the policy's again; every output step is within max_step_rad, finite, never zeros;
-- InterventionEvent records (start, stop) are published, ~/human_in_control follows, and the
-  policy's ~/reset is called when control returns;
+- ~/human_in_control (std_msgs/Bool, latched: the only control-change stream on the graph)
+  goes false -> true -> false with the deadman, and the policy's ~/reset is called when
+  control returns;
 - the arm (sim_node) follows the output.
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ F64 = msg_type('std_msgs/msg/Float64MultiArray')
 JS = msg_type('sensor_msgs/msg/JointState')
 Joy = msg_type('sensor_msgs/msg/Joy')
 names = ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'gripper']
-seen = {'cmds': [], 'events': [], 'control': [], 'resets': 0, 'states': []}
+seen = {'cmds': [], 'control': [], 'resets': 0, 'states': []}
 def on_reset(req, resp):
     seen['resets'] += 1
     resp.success = True
@@ -44,9 +45,6 @@ def on_reset(req, resp):
 node.create_service(srv_type('std_srvs/srv/Trigger'), '~/reset', on_reset)
 node.create_subscription(F64, '/forward_position_controller/commands',
                          lambda m: seen['cmds'].append((time.monotonic(), list(map(float, m.data)))),
-                         qos_profile('reliable', 100))
-node.create_subscription(msg_type('imitation_ros/msg/InterventionEvent'), '/intervention_events',
-                         lambda m: seen['events'].append((time.monotonic(), bool(m.human_in_control), str(m.source))),
                          qos_profile('reliable', 100))
 node.create_subscription(msg_type('std_msgs/msg/Bool'), '/dagger/human_in_control',
                          lambda m: seen['control'].append((time.monotonic(), bool(m.data))),
@@ -122,11 +120,11 @@ def test_dagger_gate_hands_over_and_back(node_env: dict[str, str], python: str,
     assert np.allclose(before, pol, atol=1e-3), 'policy commands not forwarded'
     assert np.allclose(during, lead, atol=1e-3), 'leader not followed under the deadman'
     assert np.allclose(after, pol, atol=1e-3), 'control did not return to the policy'
-    events = [(h, s) for _, h, s in seen['events']]
-    assert events == [(True, 'joy'), (False, 'joy')], events
-    t_on = seen['events'][0][0]
+    control = [c for _, c in seen['control']]
+    changes = [c for i, c in enumerate(control) if i == 0 or c != control[i - 1]]
+    assert changes == [False, True, False], control
+    t_on = next(t for t, c in seen['control'] if c)
     assert t1 <= t_on < t1 + 1.0
-    assert [c for _, c in seen['control']][-2:] == [True, False]
     assert seen['resets'] >= 1, 'policy ~/reset not called on hand-back'
     states = np.array([s for _, s in seen['states']])
     assert np.abs(states[-1] - states[0]).max() > 0.05, 'the arm did not follow the gate'

@@ -1,13 +1,15 @@
 """A DAgger session recorded through the nodes: sim_node, expert_node (the leader arm),
-dagger_node, recorder_node with a profile listing /intervention_events, and a probe playing
-a policy that does not move and a person who takes over through ``/dagger/take_over``.
-Pinned: the recorder writes the InterventionEvent records into the bag (no recorder change:
-``extra_topics``), and the converted dataset's per-frame ``intervention`` flag matches them
-frame by frame."""
+dagger_node, recorder_node (plain profile), and a probe playing a policy that does not move
+and a person who takes over through ``/dagger/take_over``. Runs three ways (``backends``:
+DDS backend, rclpy, DDS nodes with an rclpy probe).
+Pinned: the graph carries only standard interfaces (the gate's latched
+``/dagger/human_in_control`` Bool); the recorder turns it into ``InterventionEvent`` records
+in the bag -- the same on rclpy and on the DDS backend -- and the converted dataset's
+per-frame ``intervention`` flag matches them frame by frame."""
 from __future__ import annotations
 
 import subprocess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -63,7 +65,7 @@ node.destroy_node(); graph.try_shutdown()
 
 
 def test_recorded_dagger_session_converts_with_aligned_flags(
-        node_env: dict[str, str], python: str, tmp_path: Path) -> None:
+        backends: Any, python: str, tmp_path: Path) -> None:
     from imitation_ros.dagger.labels import flags_from_events
     from imitation_ros.data.bags import INTERVENTION_TOPIC
     from imitation_ros.data.convert import ConvertOptions, convert_bags
@@ -72,27 +74,26 @@ def test_recorded_dagger_session_converts_with_aligned_flags(
 
     prof = yaml.safe_load(config_path('sim_arm.yaml').read_text())
     prof['cameras'] = {}
-    prof['extra_topics'] = [{'topic': INTERVENTION_TOPIC,
-                             'type': 'imitation_ros/msg/InterventionEvent'}]
     prof_path = tmp_path / 'sim_arm_dagger.yaml'
     prof_path.write_text(yaml.safe_dump(prof))
     bags = tmp_path / 'bags'
     procs = [
-        _start(python, node_env, 'imitation_ros.nodes.sim_node', '-p', f'profile:={prof_path}',
+        _start(python, backends.node_env, 'imitation_ros.nodes.sim_node',
+               '-p', f'profile:={prof_path}',
                log=tmp_path / 'sim.log'),
-        _start(python, node_env, 'imitation_ros.nodes.recorder_node',
+        _start(python, backends.node_env, 'imitation_ros.nodes.recorder_node',
                '-p', f'profile:={prof_path}', '-p', f'output_dir:={bags}',
                log=tmp_path / 'rec.log'),
-        _start(python, node_env, 'imitation_ros.nodes.dagger_node',
+        _start(python, backends.node_env, 'imitation_ros.nodes.dagger_node',
                '-p', f'profile:={prof_path}', '-p', 'triggers:=[service]', '-p', 'ramp_s:=0.2',
                log=tmp_path / 'dagger.log'),
     ]
-    expert = _start(python, node_env, 'imitation_ros.nodes.expert_node',
+    expert = _start(python, backends.node_env, 'imitation_ros.nodes.expert_node',
                     '-p', f'profile:={prof_path}', '-p', 'output:=leader', '-p', 'episodes:=1',
                     '-p', 'episode_timeout_s:=7.0', '-p', 'success_hold_s:=30.0',
                     log=tmp_path / 'expert.log')
     try:
-        probe = subprocess.run([python, '-c', PROBE, '25'], env=node_env, timeout=120,
+        probe = subprocess.run([python, '-c', PROBE, '25'], env=backends.probe_env, timeout=120,
                                capture_output=True, text=True)
         assert probe.returncode == 0, probe.stderr
         expert.wait(timeout=60)
@@ -101,11 +102,13 @@ def test_recorded_dagger_session_converts_with_aligned_flags(
         for p in reversed(procs):
             stop_node(p, timeout=20)
     logs = {n: (tmp_path / f'{n}.log').read_text() for n in ('sim', 'rec', 'dagger', 'expert')}
+    for name in ('sim', 'rec', 'dagger', 'expert'):
+        backends.expect_log(logs[name], name)
     found = sorted(p for p in bags.iterdir() if p.is_dir())
     assert len(found) == 1, logs
     profile = load_profile(prof_path)
     out = tmp_path / 'ds'
-    # the policy never lifts: a failed episode (kept); the feature: auto, the profile records it
+    # the policy never lifts: a failed episode (kept); the feature: auto, the bag has records
     summary = convert_bags(found, profile, out, ConvertOptions(keep_failed=True))
     assert not summary.failed and summary.episodes == 1, (summary, logs)
     from rosbags.highlevel import AnyReader
@@ -120,7 +123,9 @@ def test_recorded_dagger_session_converts_with_aligned_flags(
         ep_conns = [c for c in reader.connections if c.topic == '/episode_events']
         starts = [stamp_ns(reader.deserialize(raw, c.msgtype))
                   for c, _, raw in reader.messages(connections=ep_conns)]
-    assert [h for _, h in events] == [True, False, True, False], (events, logs['dagger'])
+    # the state in force at START, then the four switches of the probe
+    assert [h for _, h in events] == [False, True, False, True, False], (events, logs['dagger'])
+    assert events[0][0] == starts[0]
     df = pd.concat([pd.read_parquet(p) for p in sorted((out / 'data').rglob('*.parquet'))])
     df = df.sort_values('index')
     flags = np.array([bool(np.asarray(v).reshape(-1)[0]) for v in df[INTERVENTION]])

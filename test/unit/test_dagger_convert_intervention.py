@@ -1,6 +1,6 @@
 """The converter writes a per-frame ``intervention`` feature, frame by frame aligned with the
-bag's ``InterventionEvent`` records (issue 12), and only when asked (or the profile records
-``/intervention_events``)."""
+bag's ``InterventionEvent`` records (issue 12), when asked, when a bag has such records (the
+recorder followed a DAgger gate) or the profile records ``/intervention_events``."""
 from __future__ import annotations
 
 import dataclasses
@@ -53,12 +53,17 @@ def test_intervention_feature_aligned_with_records(tmp_path: Path) -> None:
     assert bool(np.asarray(df[df.episode_index == 1][INTERVENTION].iloc[0]).reshape(-1)[0])
 
 
-def test_no_feature_unless_asked_or_recorded(tmp_path: Path) -> None:
+def test_feature_by_default_only_for_bags_with_records(tmp_path: Path) -> None:
     bag = write_synthetic_bag(tmp_path / 'rec', PROFILE, duration_s=2.5, events=EVENTS,
                               interventions=IVS).path
-    out = tmp_path / 'ds'
-    convert_bags([bag], PROFILE, out, ConvertOptions())
-    assert INTERVENTION not in _frames(out).columns
+    plain = write_synthetic_bag(tmp_path / 'plain', PROFILE, duration_s=2.5,
+                                events=EVENTS).path
+    convert_bags([plain], PROFILE, tmp_path / 'ds0', ConvertOptions())
+    assert INTERVENTION not in _frames(tmp_path / 'ds0').columns
+    convert_bags([plain, bag], PROFILE, tmp_path / 'ds1', ConvertOptions())   # any bag: all
+    assert INTERVENTION in _frames(tmp_path / 'ds1').columns
+    convert_bags([bag], PROFILE, tmp_path / 'ds2', ConvertOptions(intervention=False))
+    assert INTERVENTION not in _frames(tmp_path / 'ds2').columns
     recorded = dataclasses.replace(PROFILE, extra_topics=(
         TopicSpec(topic='/intervention_events', type='imitation_ros/msg/InterventionEvent'),))
     assert wants_intervention(recorded, ConvertOptions())

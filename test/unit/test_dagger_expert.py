@@ -76,3 +76,23 @@ def test_monitor_takes_over_drives_and_hands_back() -> None:
     assert flips == 1
     with pytest.raises(ConfigError, match='handback_rad'):
         TakeoverConfig(takeover_rad=0.1, handback_rad=0.2)
+
+
+def test_expert_node_takeover_config_is_checked() -> None:
+    """Takeover mode needs the gate to command the arm (output leader); the thresholds reach
+    the monitor; bad values are refused naming the parameter."""
+    from imitation_ros.sim import ExpertNodeConfig
+
+    assert ExpertNodeConfig().takeover == 'none'
+    cfg = ExpertNodeConfig(takeover='joy', output='leader', takeover_rad=0.3, handback_rad=0.2,
+                           agree_s=0.1, takeover_gripper_rad=0.7)
+    assert cfg.takeover_config() == TakeoverConfig(takeover_rad=0.3, handback_rad=0.2,
+                                                   agree_s=0.1, gripper_rad=0.7)
+    with pytest.raises(ConfigError, match='needs output leader'):
+        ExpertNodeConfig(takeover='service', output='both')
+    with pytest.raises(ConfigError, match='handback_rad'):
+        ExpertNodeConfig(takeover='service', output='leader', handback_rad=0.2)
+    with pytest.raises(ConfigError, match='takeover must be'):
+        ExpertNodeConfig(takeover='always', output='leader')
+    with pytest.raises(ConfigError, match='policy_stale_s'):
+        ExpertNodeConfig(policy_stale_s=0.0)
