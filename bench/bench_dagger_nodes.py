@@ -12,6 +12,11 @@ Round 0 = BC on ``--demos`` scripted demos (in-process, like ``dagger-sim``); ev
     nice -n 10 python bench/bench_dagger_nodes.py --out runs/dagger_nodes --rounds 3
 
 Prints the per-round table (``report.md`` of the last round) and the wall time per phase.
+
+``--baseline`` then adds the fair baseline of DAgger papers, in process: plain BC on the
+round-0 demos plus fresh scripted demos (the following seeds) with at least as many frames as
+the expert drove in rounds 1..r, trained and evaluated exactly as round 0; with
+``--baseline-only`` it reads an earlier ``--out`` and runs only that.
 """
 from __future__ import annotations
 
@@ -113,7 +118,13 @@ def main() -> int:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--policy-weight', type=float, default=None,
                     help='dagger-round --policy-weight (default: every frame weighs 1)')
+    ap.add_argument('--baseline', action='store_true',
+                    help='also plain BC with as many extra expert frames, per round')
+    ap.add_argument('--baseline-only', action='store_true',
+                    help='only the baseline, on the rounds already in --out')
     args = ap.parse_args()
+    if args.baseline_only:
+        return baseline(Path(args.out).absolute(), args)
     os.environ.setdefault('MUJOCO_GL', 'egl')
     import torch
     import yaml
@@ -172,6 +183,59 @@ def main() -> int:
     print((out / f'round{args.rounds}' / 'report.md').read_text())
     print('wall time: ' + ', '.join(f'{k} {v:.0f} s' for k, v in times.items()))
     (out / 'times.json').write_text(json.dumps(times, indent=1) + '\n')
+    return baseline(out, args) if args.baseline else 0
+
+
+def baseline(out: Path, args: argparse.Namespace) -> int:
+    """Plain BC given as many extra expert frames as DAgger's rounds, as ordinary demos."""
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    import torch
+
+    from imitation_ros.data.sim_demos import write_sim_demos
+    from imitation_ros.data.writer import merge_datasets
+    from imitation_ros.deploy.rollout import RolloutConfig, evaluate_checkpoint
+    from imitation_ros.learn.trainer import TrainConfig, train
+    from imitation_ros.profile import load_profile
+
+    torch.set_num_threads(1)
+    profile = load_profile(out / 'sim_arm_state.yaml')
+    rounds = sorted((p for p in out.glob('round[1-9]*') if (p / 'report.json').is_file()),
+                    key=lambda p: int(p.name[5:]))
+    if not rounds:
+        sys.exit(f'{out}: no round reports (run the rounds first)')
+    report = json.loads((rounds[-1] / 'report.json').read_text())['rounds']
+    base = out / 'round0' / 'dataset'
+    rows, expert = [], 0
+    for rec in report[1:]:
+        expert += int(rec['expert_frames_added'])
+        bdir = out / 'baseline' / rec['round']
+        shutil.rmtree(bdir, ignore_errors=True)
+        n = max(1, round(expert / 65))
+        while True:               # seeds after round 0's demos, below the sessions' seeds
+            st = write_sim_demos(bdir / 'demos', episodes=n, seed=args.seed * 100 + args.demos,
+                                 images=False, intervention=True, overwrite=True,
+                                 repo_id='local/dagger_nodes')
+            if st.frames >= expert or n > 400:
+                break
+            n += max(1, round((expert - st.frames) / max(st.frames / n, 1)))
+        merge_datasets([base, bdir / 'demos'], 'local/dagger_nodes', bdir / 'aggregate')
+        res = train(TrainConfig(dataset=bdir / 'aggregate', policy='bc',
+                                output_dir=bdir / 'train', steps=args.steps, device='cpu',
+                                inputs='state', save_every=args.steps, val_every=args.steps,
+                                progress=False))
+        rate = evaluate_checkpoint(res.checkpoint, profile, RolloutConfig(
+            episodes=args.eval)).summary.success_rate
+        rows.append((rec['round'], expert, st.frames, rec['success_rate'], rate))
+        print(f'{rec["round"]}: plain BC with {st.frames} extra demo frames ({n} demos; '
+              f'DAgger\'s expert drove {expert}): {rate:.0%} (DAgger {rec["success_rate"]:.0%})',
+              flush=True)
+    print('\n| round | expert frames (cumulative) | DAgger | plain BC, same extra frames as demos |')
+    print('|---|---|---|---|')
+    for name, exp, _, dag, plain in rows:
+        print(f'| {name} | {exp} | {dag:.0%} | {plain:.0%} |')
+    (out / 'baseline' / 'baseline.json').write_text(json.dumps(
+        [dict(zip(('round', 'expert_frames', 'demo_frames', 'dagger', 'plain_bc'), r))
+         for r in rows], indent=1) + '\n')
     return 0
 
 
