@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from nodeproc import start_node, stop_node
+from nodeproc import start_node, stop_node, wait_ready
 
 from imitation_ros.resources import config_path
 
@@ -126,6 +126,9 @@ def test_dagger_round_through_the_nodes(trained: dict[str, Path], nodes_backends
                              '-p', f'ramp_s:={ramp_s}', '-p', 'command:=forward',
                              log=tmp_path / 'dagger.log'),
     }
+    wait_ready({n: (pr, tmp_path / f'{n}.log', m) for (n, pr), m in zip(
+        procs.items(), ('sim_node', 'recorder_node', 'policy_node', 'dagger_node'),
+        strict=True)})
     expert = start_node(python, env, 'imitation_ros.nodes.expert_node',
                         '-p', f'profile:={prof}', '-p', 'output:=leader',
                         '-p', f'takeover:={via}', '-p', f'episodes:={EPISODES}',

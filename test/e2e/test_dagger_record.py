@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from nodeproc import start_node as _start
-from nodeproc import stop_node
+from nodeproc import stop_node, wait_ready
 
 from imitation_ros.resources import config_path
 
@@ -88,6 +88,9 @@ def test_recorded_dagger_session_converts_with_aligned_flags(
                '-p', f'profile:={prof_path}', '-p', 'triggers:=[service]', '-p', 'ramp_s:=0.2',
                log=tmp_path / 'dagger.log'),
     ]
+    wait_ready({n: (pr, tmp_path / f'{n}.log', m) for pr, n, m in zip(
+        procs, ('sim', 'rec', 'dagger'), ('sim_node', 'recorder_node', 'dagger_node'),
+        strict=True)})
     expert = _start(python, backends.node_env, 'imitation_ros.nodes.expert_node',
                     '-p', f'profile:={prof_path}', '-p', 'output:=leader', '-p', 'episodes:=1',
                     '-p', 'episode_timeout_s:=7.0', '-p', 'success_hold_s:=30.0',
