@@ -111,18 +111,10 @@ graph.try_shutdown()
 '''
 
 
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny image BC policy trained on a synthetic dataset with the sim arm's features."""
-    from imitation_ros.learn import TrainConfig, train
-    from imitation_ros.learn.synthetic import make_synthetic_dataset
-
-    tmp = tmp_path_factory.mktemp('policy')
-    profile = load_profile(config_path('sim_arm.yaml'))
-    ds = make_synthetic_dataset(tmp / 'ds', profile, n_episodes=3, n_frames=20)
-    train(TrainConfig(dataset=ds, policy='bc', output_dir=tmp / 'run', steps=20,
-                      val_every=20, save_every=20, device='cpu', progress=False))
-    return tmp / 'run'
+@pytest.fixture
+def checkpoint(tiny_bc_checkpoint: Path) -> Path:
+    """The shared tiny image BC checkpoint (test/e2e/conftest.py)."""
+    return tiny_bc_checkpoint
 
 
 def test_enable_reset_and_holds_on_what_is_published(
