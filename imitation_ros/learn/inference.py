@@ -232,6 +232,21 @@ class PolicyRunner:
         return actions[:, self.n_obs_steps - 1:]
 
 
+def _upgrade_old_config(cfg: Any, model_dir: Path) -> None:
+    """Fill fields that older checkpoints' ``config.json`` lack with what those runs used.
+
+    BC checkpoints written before the spatial-softmax encoder have no ``image_encoder``
+    field; their camera encoder is the global-average-pool one (``avgpool``). Without this,
+    the new default would build a different network and the weights would not load.
+    """
+    if getattr(cfg, 'type', None) != 'bc' or not hasattr(cfg, 'image_encoder'):
+        return
+    raw = json.loads((model_dir / 'config.json').read_text())
+    if 'image_encoder' not in raw:
+        cfg.image_encoder = 'avgpool'
+        logger.info('%s: checkpoint predates image_encoder; using avgpool', model_dir)
+
+
 def load_policy(path: str | Path, *, device: str = 'auto', seed: int = 0) -> PolicyRunner:
     """Load a BC, ACT or Diffusion checkpoint written by :func:`imitation_ros.learn.train`.
 
@@ -264,6 +279,7 @@ def load_policy(path: str | Path, *, device: str = 'auto', seed: int = 0) -> Pol
     try:
         cfg = PreTrainedConfig.from_pretrained(model_dir)
         cfg.device = dev.type if dev.index is None else str(dev)
+        _upgrade_old_config(cfg, model_dir)
         policy = get_policy_class(cfg.type).from_pretrained(model_dir, config=cfg)
         pre, post = make_pre_post_processors(
             cfg, pretrained_path=str(model_dir),

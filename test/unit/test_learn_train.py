@@ -191,3 +191,24 @@ def test_state_only_inputs_ignore_cameras(tmp_path) -> None:
     assert out.shape[-1] == 6 and np.all(np.isfinite(out))
     cam = image_key(profile.cameras[0].name)
     assert cam not in runner.config.input_features
+
+
+def test_bc_checkpoint_from_before_image_encoder_loads_as_avgpool(tmp_path: Path) -> None:
+    """A BC config.json without ``image_encoder`` (written before spatial softmax) loads."""
+    profile = shrink_cameras(load_profile(ROOT / 'config' / 'sim_arm.yaml'), 24, 32)
+    ds = make_synthetic_dataset(tmp_path / 'ds', profile, n_episodes=2, n_frames=12, seed=1)
+    res = train(TrainConfig(dataset=ds, policy='bc', output_dir=tmp_path / 'run', steps=4,
+                            val_every=4, save_every=4, device='cpu', progress=False,
+                            policy_overrides={'image_encoder': 'avgpool',
+                                              'cnn_channels': [8, 16]}))
+    cache = open_cache(ds, progress=False)
+    before = load_policy(res.checkpoint, device='cpu')(_obs(cache, 5))
+    cfg_file = Path(res.checkpoint) / 'pretrained_model' / 'config.json'
+    if not cfg_file.is_file():
+        cfg_file = Path(res.checkpoint) / 'config.json'
+    raw = json.loads(cfg_file.read_text())
+    del raw['image_encoder']
+    cfg_file.write_text(json.dumps(raw))
+    runner = load_policy(res.checkpoint, device='cpu')
+    assert runner.config.image_encoder == 'avgpool'
+    assert np.array_equal(runner(_obs(cache, 5)), before)
