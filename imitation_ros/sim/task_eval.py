@@ -142,6 +142,9 @@ class Rollout:
     measured_xyz: Any           # (T, 3) grasp point of the measured joints, m
     camera_uv: Any              # (T, 2) commanded_xyz projected into the camera, px
     measured_uv: Any            # (T, 2) measured_xyz projected into the camera, px
+    #: Every ``predict_every``-th frame: (frame index, (chunk, 2) px) - the whole action chunk
+    #: the policy predicts from that frame's observation (grasp point of each row, projected).
+    predicted_uv: tuple[tuple[int, Any], ...] = ()
 
 
 def project_to_camera(sim: Any, camera: str, xyz: Any, height: int, width: int) -> Any:
@@ -158,12 +161,15 @@ def project_to_camera(sim: Any, camera: str, xyz: Any, height: int, width: int) 
 
 
 def record_rollout(checkpoint: str | Path, sim_config: ArmSimConfig, seed: int, *,
-                   duration_s: float = 8.0, camera: str | None = None) -> Rollout:
+                   duration_s: float = 8.0, camera: str | None = None,
+                   predict_every: int = 5) -> Rollout:
     """Run the checkpoint for one episode (as :func:`evaluate_checkpoint_on_task`), recording.
 
     Returns:
         The frames of the profile's first camera (or ``camera``), the commands and the
-        commanded/measured end-effector paths, in the world and projected into the image.
+        commanded/measured end-effector paths, in the world and projected into the image;
+        and, every ``predict_every`` frames, the action chunk the policy predicts from that
+        frame alone (after the episode, from the recorded observation), projected likewise.
     """
     import numpy as np
 
@@ -183,8 +189,11 @@ def record_rollout(checkpoint: str | Path, sim_config: ArmSimConfig, seed: int, 
     spec = next(c for c in prof.cameras if c.name == cam)
     arm = [sim.joint_names.index(n) for n in ARM5]
     frames, cmds, meas = [], [], []
+    kept: list[tuple[int, dict[str, Any]]] = []
 
     def on_frame(obs: dict[str, Any], action: Any) -> None:
+        if predict_every > 0 and len(frames) % predict_every == 0:
+            kept.append((len(frames), {k: np.array(v) for k, v in obs.items()}))
         frames.append(obs.get(image_key(cam), None))
         cmds.append(np.asarray(action, dtype=np.float64))
         meas.append(np.asarray(obs['observation.state'], dtype=np.float64))
@@ -197,9 +206,15 @@ def record_rollout(checkpoint: str | Path, sim_config: ArmSimConfig, seed: int, 
         m_xyz = np.array([grasp_point(sim.geometry, q[arm]) for q in meas])
         uv = project_to_camera(sim, cam, c_xyz, spec.height, spec.width)
         muv = project_to_camera(sim, cam, m_xyz, spec.height, spec.width)
+        predicted = []
+        for t, obs in kept:
+            runner.reset()
+            chunk = np.asarray(runner(obs), dtype=np.float64)
+            p_xyz = np.array([grasp_point(sim.geometry, row[arm]) for row in chunk])
+            predicted.append((t, project_to_camera(sim, cam, p_xyz, spec.height, spec.width)))
     finally:
         sim.close()
         controller.close()
     return Rollout(seed=seed, success=res.success, frames=np.stack(frames),
                    commands=np.stack(cmds), commanded_xyz=c_xyz, measured_xyz=m_xyz,
-                   camera_uv=uv, measured_uv=muv)
+                   camera_uv=uv, measured_uv=muv, predicted_uv=tuple(predicted))
