@@ -33,28 +33,27 @@ from typing import Any
 os.environ.setdefault('MUJOCO_GL', 'egl')
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
-#: Per-policy training settings measured to learn the wide task on a CPU.
+#: Per-policy training settings measured to learn the wide task on a CPU. ACT's and Diffusion's
+#: lerobot fields come from the presets ``config/train_act_cpu.yaml`` and
+#: ``config/train_diffusion_cpu.yaml`` (what ``imitation-ros train --config`` and the demo use).
 POLICY_SETTINGS: dict[str, dict[str, Any]] = {
     'bc_image': {'policy': 'bc', 'inputs': 'all', 'steps': 2000, 'batch_size': 64,
-                 'overrides': {}},
+                 'preset': None},
     'bc_state': {'policy': 'bc', 'inputs': 'state', 'steps': 2000, 'batch_size': 64,
-                 'overrides': {}},
-    'act': {'policy': 'act', 'inputs': 'all', 'steps': 3000, 'batch_size': 16,
-            'overrides': {'chunk_size': 20, 'n_action_steps': 10, 'dim_model': 256,
-                          'dim_feedforward': 1024, 'n_encoder_layers': 2,
-                          'optimizer_lr': 1e-4, 'optimizer_lr_backbone': 1e-4,
-                          'pretrained_backbone_weights': None}},
-    # Diffusion: 'sample' prediction and one observation step. On this task epsilon prediction
-    # (lerobot's default) reached a held-out action error of 0.27 rad after 300 steps, 'sample'
-    # 0.048 (and two observation steps halve the speed for a Markovian expert's demos).
+                 'preset': None},
+    'act': {'policy': 'act', 'inputs': 'all', 'steps': 1000, 'batch_size': 16,
+            'preset': 'train_act_cpu'},
     'diffusion': {'policy': 'diffusion', 'inputs': 'all', 'steps': 2000, 'batch_size': 32,
-                  'overrides': {'horizon': 16, 'n_action_steps': 8, 'n_obs_steps': 1,
-                                'drop_n_last_frames': 0, 'prediction_type': 'sample',
-                                'optimizer_lr': 3e-4, 'down_dims': [64, 128, 256],
-                                'num_inference_steps': 10, 'scheduler_warmup_steps': 100,
-                                'crop_shape': [88, 120], 'pretrained_backbone_weights': None,
-                                'use_group_norm': True}},
+                  'preset': 'train_diffusion_cpu'},
 }
+
+
+def policy_overrides(name: str) -> dict[str, Any]:
+    """The lerobot config fields a bench row trains with (its preset's ``policy:`` mapping)."""
+    from imitation_ros.cli.train import parse_overrides
+
+    preset = POLICY_SETTINGS[name]['preset']
+    return parse_overrides([], preset) if preset else {}
 
 
 def vision_augment(state_noise: float = 0.05, shift_px: int = 4) -> Any:
@@ -127,7 +126,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                           val_every=steps, save_every=every, inputs=s['inputs'],
                           augment=vision_augment(args.state_noise,
                                                  4 if s['policy'] == 'bc' else 0),
-                          policy_overrides=s['overrides'], progress=False)
+                          policy_overrides=policy_overrides(name), progress=False)
         t0 = time.perf_counter()
         res = train(cfg)
         train_s = time.perf_counter() - t0

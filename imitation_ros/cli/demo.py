@@ -40,7 +40,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--episodes', type=int, default=30, help='demonstrations to record')
     p.add_argument('--policy', default='bc', choices=['bc', 'act', 'diffusion'])
     p.add_argument('--steps', type=int, default=None,
-                   help='training steps (default: 600 with the camera, 2000 state only)')
+                   help='training steps (default: bc 600 with the camera, 2000 state only; '
+                        'act and diffusion: see CPU_PRESETS)')
     p.add_argument('--task', default='lift_cube_wide', choices=['lift_cube_wide', 'lift_cube'],
                    help='lift_cube_wide (default: the cube anywhere in 12 x 12 cm; needs the '
                         'camera) or lift_cube (easy smoke test, cube +-2 cm)')
@@ -59,6 +60,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--train-arg', action='append', default=[], metavar='ARG',
                    help='extra argument for `imitation-ros train` (repeatable)')
     p.set_defaults(func=_run)
+
+
+#: ACT and Diffusion train with the presets measured to learn the camera task on a CPU
+#: (config/train_<policy>_cpu.yaml, bench/bench_vision.py): preset, batch size, default steps.
+CPU_PRESETS: dict[str, tuple[str, int, int]] = {
+    'act': ('train_act_cpu', 16, 400),
+    'diffusion': ('train_diffusion_cpu', 32, 2000),
+}
 
 
 def _step(title: str, argv: list[str], log: dict[str, Any]) -> None:
@@ -97,7 +106,8 @@ def _run(args: argparse.Namespace) -> int:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     bags, dataset, train = out / 'bags', out / 'dataset', out / 'train'
-    steps = args.steps or (2000 if args.state_only else 600)
+    preset = CPU_PRESETS.get(args.policy)
+    steps = args.steps or (preset[2] if preset else 2000 if args.state_only else 600)
     log: dict[str, Any] = {}
     if not any(bags.glob('*/metadata.yaml')):
         _step('record', ['launch', 'sim_record', f'episodes:={args.episodes}',
@@ -106,7 +116,10 @@ def _run(args: argparse.Namespace) -> int:
         _step('convert', ['convert', *map(str, sorted(bags.glob('*/'))), '--profile',
                           'sim_arm', '--out', str(dataset)], log)
     if not (train / 'checkpoints' / 'last').exists():
-        extra = ['--batch-size', str(args.batch_size)] if args.batch_size else []
+        batch = args.batch_size or (preset[1] if preset else None)
+        extra = ['--batch-size', str(batch)] if batch else []
+        if preset:
+            extra += ['--config', preset[0]]
         extra += ['--state-noise', str(args.state_noise)]
         if args.state_only:
             extra += ['--inputs', 'state']

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from imitation_ros.errors import ConfigError
+from imitation_ros.resources import resolve_config
 
 POLICIES = ('bc', 'act', 'diffusion', 'gail')
 
@@ -46,7 +47,7 @@ def parse_overrides(items: list[str], config: str | None) -> dict[str, Any]:
     """Merge ``--config FILE`` (mapping under ``policy:``) and ``--set key=value`` (YAML)."""
     out: dict[str, Any] = {}
     if config:
-        path = Path(config)
+        path = resolve_config(config)     # a path, or a preset's name under config/
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as err:
@@ -90,7 +91,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help='policy inputs: state and cameras (all), or joint state only (state)')
     p.add_argument('--state-noise', type=float, default=0.01,
                    help='Gaussian noise sigma on observation.state (state units, rad)')
-    p.add_argument('--config', help='YAML policy preset (mapping under `policy:`)')
+    p.add_argument('--config', help='YAML policy preset (mapping under `policy:`): a path, or a '
+                                     'name under config/ (train_act_cpu, train_diffusion_cpu)')
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='KEY=VALUE',
                    help='set a lerobot policy config field, e.g. --set chunk_size=50')
     p.add_argument('--backbone-weights', help='local torchvision ResNet state dict (ACT)')

@@ -73,3 +73,21 @@ def test_act_backbone_from_local_weights(features: dict, tmp_path: Path) -> None
     torch.save({'not': torch.zeros(1)}, tmp_path / 'bad.pth')
     with pytest.raises(TrainError, match='bad.pth'):
         _load_backbone(policy, tmp_path / 'bad.pth')
+
+
+@pytest.mark.parametrize('policy', ['act', 'diffusion'])
+def test_cpu_presets_resolve_and_build(policy: str) -> None:
+    """config/train_<policy>_cpu.yaml (the demo's and bench_vision's settings) builds a config."""
+    from imitation_ros.cli.demo import CPU_PRESETS
+    from imitation_ros.cli.train import parse_overrides
+
+    name, batch, steps = CPU_PRESETS[policy]
+    over = parse_overrides(['n_action_steps=4'], name)   # --set wins over the preset
+    assert over['n_action_steps'] == 4 and over['pretrained_backbone_weights'] is None
+    feats = shrink_cameras(load_profile(ROOT / 'config' / 'sim_arm.yaml'), 96, 128).features()
+    cfg = make_policy_config(policy, feats, device='cpu', overrides=over)
+    for key, value in parse_overrides([], name).items():
+        if key != 'n_action_steps':
+            got = getattr(cfg, key)
+            assert (list(got) if isinstance(got, tuple) else got) == value, key
+    assert batch > 0 and steps > 0
