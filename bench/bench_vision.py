@@ -118,7 +118,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     for name in [p for p in args.policies.split(',') if p]:
         s = POLICY_SETTINGS[name]
         steps = int(steps_over.get(name, s['steps']))
-        every = max(1, steps // max(1, args.checkpoints))
+        every = max(1, -(-steps // max(1, args.checkpoints)))   # the last one is the final step
         run = out / f'{name}_{args.task}_d{args.demos}_st{steps}'
         shutil.rmtree(run, ignore_errors=True)
         cfg = TrainConfig(dataset=dataset, policy=s['policy'], output_dir=run, steps=steps,

@@ -91,9 +91,12 @@ def _curves(ax: Any, result: dict[str, Any]) -> None:
     by: dict[str, list[tuple[float, float]]] = {}
     for r in result['rows']:
         by.setdefault(r['policy'], []).append((r['train_s'] / 60, r['success_rate']))
-    for name, pts in by.items():
+    palette = ['tab:blue', 'tab:orange', 'tab:red', 'tab:purple', 'tab:brown', 'tab:pink',
+               'tab:olive', 'tab:cyan']      # green and gray are the expert and blind replay
+    for k, (name, pts) in enumerate(by.items()):
         pts.sort()
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', label=name)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', label=name,
+                color=palette[k % len(palette)])
     ax.axhline(result['expert'], color='tab:green', ls='--', lw=1, label='expert')
     ax.axhline(result['blind'], color='tab:gray', ls=':', lw=1.5, label='blind replay')
     ax.set_ylim(-0.03, 1.03)
