@@ -2,8 +2,8 @@
 
     MUJOCO_GL=egl OMP_NUM_THREADS=1 python bench/bench_vision.py \
         [--task lift_cube_wide] [--demos 100] [--eval 30] \
-        [--policies bc_image,bc_state,act,diffusion] [--steps bc_image=3000,act=3000] \
-        [--minutes 12] [--device auto] [--out runs/vision] [--plot runs/vision/vision.png]
+        [--policies bc_image,bc_state,act,diffusion] [--steps act=400,diffusion=800] \
+        [--checkpoints 4] [--minutes 12] [--device cpu|cuda] [--out runs/vision] [--fresh]
 
 Writes ``--demos`` scripted-expert demos (seeds 0..N-1, front camera 96x128) of ``--task``,
 then on the same held-out seeds (10000..): the scripted expert (ceiling), blind replay of the
@@ -15,10 +15,13 @@ demos' mean action trajectory (floor), and each policy trained here and evaluate
 * ``act`` / ``diffusion``: lerobot's policies with CPU-sized settings (no pretrained weights).
 
 ``--checkpoints K`` evaluates K checkpoints spread over each run, giving success vs training
-time (``--minutes`` caps each run's training wall time: the run stops at the first checkpoint
-past it). The same command runs on a GPU (``--device cuda``). Prints one table, writes
-``results.json`` and a plot (success per row, and camera frames of a few rollouts with the
-policy's predicted end-effector path drawn over them). Asserts nothing.
+time (``--minutes``: skip the evaluation of checkpoints reached after that much training).
+ACT's and Diffusion's settings are the presets ``config/train_act_cpu.yaml`` and
+``config/train_diffusion_cpu.yaml``. The same command runs on a GPU (``--device cuda``).
+Prints one table, writes ``results.json`` (rows of other policies from an earlier run of the
+same task, demos, seeds and device are kept; ``--fresh`` drops them) and a plot: success per
+row, success vs training time, and camera frames of a few rollouts with the action chunk the
+policy predicted drawn over them. Asserts nothing.
 """
 from __future__ import annotations
 
@@ -41,9 +44,9 @@ POLICY_SETTINGS: dict[str, dict[str, Any]] = {
                  'preset': None},
     'bc_state': {'policy': 'bc', 'inputs': 'state', 'steps': 2000, 'batch_size': 64,
                  'preset': None},
-    'act': {'policy': 'act', 'inputs': 'all', 'steps': 1000, 'batch_size': 16,
+    'act': {'policy': 'act', 'inputs': 'all', 'steps': 400, 'batch_size': 16,
             'preset': 'train_act_cpu'},
-    'diffusion': {'policy': 'diffusion', 'inputs': 'all', 'steps': 2000, 'batch_size': 32,
+    'diffusion': {'policy': 'diffusion', 'inputs': 'all', 'steps': 800, 'batch_size': 32,
                   'preset': 'train_diffusion_cpu'},
 }
 

@@ -66,7 +66,7 @@ def add_parser(sub: Any) -> None:
 #: (config/train_<policy>_cpu.yaml, bench/bench_vision.py): preset, batch size, default steps.
 CPU_PRESETS: dict[str, tuple[str, int, int]] = {
     'act': ('train_act_cpu', 16, 400),
-    'diffusion': ('train_diffusion_cpu', 32, 2000),
+    'diffusion': ('train_diffusion_cpu', 32, 800),
 }
 
 
