@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from imitation_ros.stats import Rate
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -53,6 +55,11 @@ class EvalSummary:
     def success_rate(self) -> float:
         """Fraction of successful episodes (0 when none ran)."""
         return self.successes / self.n if self.n else 0.0
+
+    @property
+    def rate(self) -> Rate:
+        """Successes of n with the Wilson 95 % interval (``str()`` prints all three)."""
+        return Rate(self.successes, self.n)
 
 
 def run_episode(

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
 EVALUATION = ('in-process, latency-faithful: the sim runs on while the policy infers '
               '(deploy.rollout controller + safety, as the policy node)')
 
-#: Held-out evaluation seeds of the vision bench, tests and demo (demos use 0..N-1).
+#: Held-out *test* seeds of the vision bench, tests and demo (demos use 0..N-1): numbers are
+#: reported on these, never chosen on them.
 HELD_OUT_FIRST_SEED = 10_000
+#: *Validation* seeds: where a bench chooses a checkpoint, step count or recipe. Disjoint from
+#: the test seeds (10000..19999) and from demo seeds (0..N-1, N < 10000).
+VALIDATION_FIRST_SEED = 20_000
 
 
 def make_task_controller(runner: Any, profile: RobotProfile, *, ensemble: float | None,
@@ -54,7 +58,12 @@ class Baselines:
 
 
 def held_out_seeds(n: int, first: int = HELD_OUT_FIRST_SEED) -> range:
-    """Return the ``n`` held-out seeds every row of a comparison uses."""
+    """Return the ``n`` held-out test seeds every row of a comparison is reported on."""
+    return range(first, first + n)
+
+
+def validation_seeds(n: int, first: int = VALIDATION_FIRST_SEED) -> range:
+    """Return ``n`` validation seeds (for choosing; disjoint from :func:`held_out_seeds`)."""
     return range(first, first + n)
 
 
