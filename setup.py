@@ -35,8 +35,8 @@ setup(
         'test': ['pytest', 'pytest-timeout'],
     },
     zip_safe=False,   # resources.py and the nodes read files next to the package
-    maintainer='imitation_ros developers',
-    maintainer_email='dev@imitation-ros.invalid',
+    maintainer='imitation_ros maintainers',
+    maintainer_email='maintainers@users.noreply.r-seed-a34dc11a.example',
     description='Teach a ROS 2 arm by demonstration (record, convert, train, deploy, DAgger).',
     license='Apache-2.0',
     entry_points={

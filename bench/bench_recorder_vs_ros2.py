@@ -1,6 +1,6 @@
 """Recorder vs ``ros2 bag record``: frames kept per topic under the same rclpy publisher.
 
-    source /opt/ros/jazzy/env.sh
+    source /opt/ros/jazzy/setup.bash
     ROS_DOMAIN_ID=212 python bench/bench_recorder_vs_ros2.py              # 30 s window
     ROS_DOMAIN_ID=212 python bench/bench_recorder_vs_ros2.py --seconds 8 --width 320 --height 240
 
@@ -144,7 +144,7 @@ def main() -> int:
     try:
         import rclpy  # noqa: F401
     except ImportError:
-        print('needs ROS 2 sourced (source /opt/ros/jazzy/env.sh)')
+        print('needs ROS 2 sourced (source /opt/ros/<distro>/setup.bash)')
         return 2
     work = Path(tempfile.mkdtemp(prefix='bench_rec_vs_ros2_'))
     rows: dict[str, dict[str, int]] = {}

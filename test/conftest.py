@@ -45,12 +45,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# ../shared next to the checkout (CI, /work/main); a git worktree one level deeper
-# (/work/wt/<name>) finds it one level up. $IMITATION_ROS_SHARED overrides both.
-SHARED = Path(os.environ.get('IMITATION_ROS_SHARED') or next(
-    (p for p in (ROOT.parent / 'shared', ROOT.parent.parent / 'shared') if p.is_dir()),
-    ROOT.parent / 'shared'))
-REALBAGS = SHARED / 'realbags'
+#: Reference bags ROS 2's own ``ros2 bag record`` wrote, cut to 1.5 s (test/data/realbags/README.md)
+REALBAGS = ROOT / 'test' / 'data' / 'realbags'
 
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ['IMITATION_ROS_BACKEND'] = 'dds'     # the test process itself: see the docstring
@@ -107,7 +103,7 @@ def _env(ros_domain: int, backend: str) -> dict[str, str]:
     if backend == 'rclpy':
         if not ROS_SOURCED:
             pytest.fail('a `ros` test ran without ROS 2 sourced (rclpy does not import): '
-                        'source /opt/ros/jazzy/env.sh or deselect with -m "not ros"')
+                        'source /opt/ros/<distro>/setup.bash or deselect with -m "not ros"')
         env.setdefault('RMW_IMPLEMENTATION', 'rmw_cyclonedds_cpp')
         env['ROS_LOG_DIR'] = env.get('ROS_LOG_DIR', '/tmp/imitation_ros_test_roslog')
     return env
@@ -164,9 +160,10 @@ def python() -> str:
 
 @pytest.fixture
 def realbags() -> Path:
-    """Folder of the reference bags written by ROS 2's own ``ros2 bag record``."""
-    if not REALBAGS.is_dir():
-        pytest.fail(f'{REALBAGS} missing: the reference bags live in shared/realbags')
+    """Folder of the reference bags written by ROS 2's own ``ros2 bag record`` (in the repo)."""
+    if not (REALBAGS / 'arm_mcap' / 'metadata.yaml').is_file():
+        pytest.fail(f'{REALBAGS} is incomplete: the reference bags are committed under '
+                    'test/data/realbags (scripts/trim_reference_bags.py made them)')
     return REALBAGS
 
 

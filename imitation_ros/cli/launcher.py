@@ -8,7 +8,8 @@ API (the subset our launch files use: ``LaunchDescription``, ``DeclareLaunchArgu
 process of this Python, with the same ``--ros-args`` that ``ros2 launch`` would pass. It is
 a process supervisor, not a middleware: the nodes still talk over DDS.
 
-Launch files therefore stay declarative (no other logic), as STYLE.md asks.
+Launch files therefore stay declarative (arguments, nodes, conditions; no other logic), so
+that both runners read them the same way.
 """
 from __future__ import annotations
 

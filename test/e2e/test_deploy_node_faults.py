@@ -113,7 +113,7 @@ graph.try_shutdown()
 
 @pytest.fixture
 def checkpoint(tiny_bc_checkpoint: Path) -> Path:
-    """The shared tiny image BC checkpoint (test/e2e/conftest.py)."""
+    """The session's tiny image BC checkpoint (``tiny_bc_checkpoint`` in test/conftest.py)."""
     return tiny_bc_checkpoint
 
 

@@ -3,7 +3,7 @@
 ``ros_ws`` (once per session) copies the package (the files ``setup.py`` installs) into
 ``<tmp>/ws/src/imitation_ros`` and runs ``colcon build`` there with the sourced ROS 2's colcon.
 The installed executables then start with colcon's interpreter (the shebang it writes:
-``/opt/ros/jazzy/venv/bin/python3`` with the shared ROS 2) and find the project's own
+``/usr/bin/python3`` with a Debian/Ubuntu ROS 2, or the interpreter colcon runs on) and find the project's own
 dependencies (numpy, rosbags, mujoco, torch, lerobot, cyclonedds) because ``ws_env`` appends
 the project venv's site-packages to ``PYTHONPATH`` -- after the workspace and ROS entries, so
 the installed ``imitation_ros`` and ROS's packages win; the README gives the same recipe.

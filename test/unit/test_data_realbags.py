@@ -1,4 +1,4 @@
-"""The bags ROS 2's own ``ros2 bag record`` wrote (shared/realbags, mcap and sqlite3).
+"""The bags ROS 2's own ``ros2 bag record`` wrote (test/data/realbags, mcap and sqlite3).
 
 Regressions pinned:
 - both storages convert with config/so_arm.yaml into one dataset that lerobot reopens
@@ -62,8 +62,8 @@ def test_realbags_convert_and_match_rosbags(tmp_path: Path, realbags: Path) -> N
     report = json.loads((out / 'quality' / 'report.json').read_text())['episodes']
     assert [r['frames'] for r in report] == [
         int((ds.hf_dataset['episode_index'] == np.int64(i)).sum()) for i in range(2)]
-    for r in report:
-        assert 5.5 < r['duration_s'] < 6.1 and r['frames'] >= 170
+    for r in report:       # the reference bags hold 1.5 s each (test/data/realbags/README.md)
+        assert 1.3 < r['duration_s'] < 1.55 and r['frames'] >= 40
         assert 0 <= r['camera_lag_s']['front'] < 0.005   # README: within a millisecond or so
     start = 0
     for ep, bag in enumerate(bags):
@@ -93,4 +93,4 @@ def test_realbag_joy_split(realbags: Path, bag: str) -> None:
     eps = cut_episodes([], scan.button, *stream_span(scan), 'demo')
     assert len(eps) == 1 and eps[0].start_ns == scan.button[0][0]
     (aligned,) = align_bag(scan, asm, eps, profile.fps)
-    assert len(aligned) > 150
+    assert len(aligned) >= 40

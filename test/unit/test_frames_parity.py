@@ -66,6 +66,6 @@ def test_bag_live_parity_on_receive_stamps(realbags: Path) -> None:
             for cam in profile.cameras:
                 np.testing.assert_array_equal(res.values[cam.key], images[f][cam.key])
             matched += 1
-    assert matched == len(aligned) > 150
+    assert matched == len(aligned) >= 40
     assert dropped == aligned.quality.dropped_frames
     assert len(live.buffers[OBS_STATE]) < 400   # the live window stays bounded

@@ -68,12 +68,12 @@ def test_param_args_yaml_typed() -> None:
 
 def test_params_file_sections(tmp_path) -> None:  # noqa: ANN001
     f = tmp_path / 'p.yaml'
-    f.write_text('/**:\n  ros__parameters:\n    shared: 1\n    own: 0\n'
+    f.write_text('/**:\n  ros__parameters:\n    common: 1\n    own: 0\n'
                  'sim:\n  ros__parameters:\n    own: 2\n    nested:\n      k: 3\n'
                  '/robot/rec:\n  ros__parameters:\n    own: 4\n')
-    assert load_params_file(f, 'sim', '/sim') == {'shared': 1, 'own': 2, 'nested.k': 3}
-    assert load_params_file(f, 'rec', '/robot/rec') == {'shared': 1, 'own': 4}
-    assert load_params_file(f, 'other', '/other') == {'shared': 1, 'own': 0}
+    assert load_params_file(f, 'sim', '/sim') == {'common': 1, 'own': 2, 'nested.k': 3}
+    assert load_params_file(f, 'rec', '/robot/rec') == {'common': 1, 'own': 4}
+    assert load_params_file(f, 'other', '/other') == {'common': 1, 'own': 0}
     bad = tmp_path / 'bad.yaml'
     bad.write_text('sim:\n  params: 1\n')  # rcl: "Cannot have a value before ros__parameters"
     with pytest.raises(ConfigError, match=r"bad.yaml: key 'sim/params' has a value before "
