@@ -47,3 +47,29 @@ def test_choose_key_prefers_first_on_ties() -> None:
     assert choose_key({200: (5, 10), 400: (9, 10), 800: (9, 10)}) == 400
     with pytest.raises(ValueError, match='nothing'):
         choose_key({})
+
+
+def test_published_vision_results_follow_the_protocol() -> None:
+    """docs/vision_results.json: each reported checkpoint is the one its validation rows choose,
+    validation and test seeds are disjoint, and every rate carries its Wilson interval."""
+    import json
+    from pathlib import Path
+
+    from imitation_ros.stats import Rate
+
+    result = json.loads((Path(__file__).resolve().parents[2] / 'docs' /
+                         'vision_results.json').read_text())
+    test_seeds = range(*result['test_seeds'])
+    check_disjoint(range(*result['validation_seeds']), test_seeds)
+    rows = result['rows']
+    tests = {r['policy']: r for r in rows if r['split'] == 'test' and 'step' in r}
+    assert tests, 'no reported policy rows'
+    chosen = choose_by_validation(
+        [r for r in rows if r['split'] == 'validation' and 'step' in r], test_seeds)
+    assert {p: r['step'] for p, r in tests.items()} == {p: chosen[p]['step'] for p in tests}
+    for r in rows:
+        assert list(r['seeds']) == (result['test_seeds'] if r['split'] == 'test'
+                                    else result['validation_seeds'])
+        assert r['n'] == r['seeds'][1] - r['seeds'][0]
+        assert Rate(r['successes'], r['n']).as_dict()['ci95_low'] == r['ci95_low']
+    assert {'expert', 'blind replay'} <= {r['policy'] for r in rows if r['split'] == 'test'}
