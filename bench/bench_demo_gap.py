@@ -13,8 +13,10 @@ the vision bench uses random shift 4 px and ColorJitter 0.1). This script trains
   by default before this bench (ColorJitter 0.2/0.2/0.2/0.1, rotation 5 deg, translation
   5 %): the training-settings effect (train's default is now the shift);
 
-and evaluates each on the same held-out seeds, latency-faithful (``sim.task_eval``), beside
-blind replay and the expert. Asserts nothing.
+and evaluates each final checkpoint (nothing is chosen, so no validation seeds) on the same
+held-out test seeds, latency-faithful (``sim.task_eval``), beside
+blind replay and the expert, each as successes of n with a Wilson 95 % interval. Asserts
+nothing.
 
     ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=42 \\
       imitation-ros launch sim_record episodes:=30 output_dir:=runs/gap/bags task:=lift_cube_wide
@@ -59,6 +61,7 @@ def main() -> None:
         evaluate_checkpoint_on_task,
         held_out_seeds,
     )
+    from imitation_ros.stats import Rate
 
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -85,16 +88,20 @@ def main() -> None:
         train_s = time.monotonic() - t0
         s = evaluate_checkpoint_on_task(run, sim_cfg, seeds)
         base = evaluate_baselines(data, sim_cfg, seeds)
-        results[name] = {'success': s.successes, 'blind': base.blind.successes,
-                         'expert': base.expert.successes, 'n': s.n, 'train_s': round(train_s)}
-        print(name, results[name], flush=True)
+        results[name] = {'policy': s.rate.as_dict(), 'blind': base.blind.rate.as_dict(),
+                         'expert': base.expert.rate.as_dict(), 'train_s': round(train_s)}
+        print(f'{name}: policy {s.rate}, blind replay {base.blind.rate}, expert '
+              f'{base.expert.rate}', flush=True)
     (out / 'results.json').write_text(json.dumps(results, indent=2))
-    print(f'\nimage BC, {args.steps} steps, lift_cube_wide, seeds {seeds.start}..{seeds.stop - 1}'
-          ' (latency-faithful)')
-    print(f'{"row":16} {"policy":>7} {"blind replay":>12} {"expert":>7} {"train s":>8}')
+    print(f'\nimage BC, {args.steps} steps (final checkpoint: nothing chosen), lift_cube_wide, '
+          f'test seeds {seeds.start}..{seeds.stop - 1} (latency-faithful); successes of n, '
+          'Wilson 95 % CI')
+    w = 30
+    print(f'{"row":16} {"policy":>{w}} {"blind replay":>{w}} {"expert":>{w}} {"train s":>8}')
     for name, r in results.items():
-        print(f'{name:16} {r["success"]:>3}/{r["n"]:<3} {r["blind"]:>8}/{r["n"]:<3} '
-              f'{r["expert"]:>3}/{r["n"]:<3} {r["train_s"]:>8}')
+        cells = [str(Rate(int(r[k]['successes']), int(r[k]['n'])))
+                 for k in ('policy', 'blind', 'expert')]
+        print(f'{name:16} {cells[0]:>{w}} {cells[1]:>{w}} {cells[2]:>{w}} {r["train_s"]:>8}')
 
 
 if __name__ == '__main__':

@@ -54,6 +54,13 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
 
+def _rate(value: float, n: int, *, count: bool = False):  # noqa: ANN202
+    """``Rate`` of a success fraction (or, ``count``, a success count) over ``n`` episodes."""
+    from imitation_ros.stats import Rate
+
+    return Rate(int(value) if count else round(value * n), n)
+
+
 def lifted(summary) -> float:  # noqa: ANN001
     """Fraction of episodes whose cube was at least 5 cm up at some time (max lift)."""
     return sum(r.max_lift_m >= 0.05 for r in summary.results) / max(1, summary.n)
@@ -160,7 +167,12 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                                 overwrite=True)
         print(f'{stats.episodes} demos, {stats.frames} frames written in '
               f'{time.perf_counter() - t0:.1f} s -> {dataset}', flush=True)
-    seeds = range(10_000, 10_000 + args.eval)
+    from imitation_ros.sim.selection import check_disjoint
+    from imitation_ros.sim.task_eval import held_out_seeds
+
+    seeds = held_out_seeds(args.eval)
+    if args.val_first_seed is not None:      # the checkpoint is chosen on these: never test
+        check_disjoint(range(args.val_first_seed, args.val_first_seed + args.eval), seeds)
     duration = args.eval_s if args.task == 'lift' else None
     rows: list[dict] = []
 
@@ -251,7 +263,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script
             bc_lift = None
         rows.append({'method': 'BC (state only)', 'success': bc_sr, 'env_steps': 0,
                      'wall_s': bc_train_s, 'return': bc_ret, 'lifted': bc_lift})
-        print(f'BC: success {bc_sr:.0%} in {bc_train_s:.0f} s', flush=True)
+        print(f'BC: success {_rate(bc_sr, args.eval)} in {bc_train_s:.0f} s', flush=True)
 
     gail_out = out / (f'gail_{args.task}_d{args.demos}_s{args.seed}_st{args.gail_steps}_h{args.horizon}'
                       f'{"_stateonly" if args.state_only_policy else ""}')
@@ -289,13 +301,15 @@ def main() -> None:  # noqa: PLR0915 - a linear script
                      'lifted': lifted(chosen)})
     print(f'\n{args.task}: {args.demos} demos, {args.eval} held-out seeds {seeds.start}..'
           f'{seeds.stop - 1}, cpu, 1 thread')
-    print(f'{"method":16} {"success":>8} {"lifted":>7} {"env steps":>10} {"wall s":>7} '
-          f'{"return":>8}')
+    print(f'{"method":16} {"success (n, Wilson 95 % CI)":>30} {"lifted":>7} {"env steps":>10} '
+          f'{"wall s":>7} {"return":>8}')
     for r in rows:
         ret = r.get('return', r.get('return_end'))
         ret_s = f'{ret:8.2f}' if ret is not None else f'{"":8}'
         lift_s = f"{r['lifted']:7.0%}" if r.get('lifted') is not None else f'{"":7}'
-        print(f"{r['method']:16} {r['success']:8.0%} {lift_s} {r['env_steps']:10d} "
+        rate = _rate(r['success'], args.eval)
+        r.update(rate.as_dict())
+        print(f"{r['method']:16} {rate!s:>30} {lift_s} {r['env_steps']:10d} "
               f"{r['wall_s']:7.0f} {ret_s}")
     if args.task == 'lift':
         print('success: cube held >= 5 cm up between both fingers at the episode end '
@@ -368,15 +382,19 @@ def compare(args: argparse.Namespace) -> None:  # noqa: PLR0915 - a linear scrip
                                 overwrite=True, sim_config=task_sim_config(scene))
         print(f'{stats.episodes} demos ({scene}, seeds 0..{args.demos - 1}), {stats.frames} '
               f'frames in {time.perf_counter() - t0:.1f} s -> {dataset}', flush=True)
-    test = range(10_000, 10_000 + args.eval)
-    val = range(args.demos, args.demos + args.val_episodes)
+    from imitation_ros.sim.selection import check_disjoint
+    from imitation_ros.sim.task_eval import held_out_seeds
+
+    test = held_out_seeds(args.eval)
+    val = range(args.demos, args.demos + args.val_episodes)   # past the demos' seeds 0..N-1
+    check_disjoint(val, test)           # checkpoints are chosen on val, reported on test
     rows: list[dict] = []
 
     def row(method: str, summary, **kw) -> None:  # noqa: ANN001
-        r = {'method': method, 'successes': summary.successes, 'episodes': summary.n,
+        r = {'method': method, **summary.rate.as_dict(), 'episodes': summary.n,
              'success': summary.success_rate, 'lifted': lifted(summary), **kw}
         rows.append(r)
-        print(f"{method}: {r['successes']}/{r['episodes']} on the test seeds "
+        print(f"{method}: {summary.rate} on the test seeds "
               f"({', '.join(f'{k} {v}' for k, v in kw.items())})", flush=True)
 
     base = evaluate_baselines(dataset, task_sim_config(scene), test, duration_s=args.eval_s)
@@ -443,12 +461,14 @@ def compare(args: argparse.Namespace) -> None:  # noqa: PLR0915 - a linear scrip
           f'chosen on validation seeds {val.start}..{val.stop - 1}; test seeds '
           f'{test.start}..{test.stop - 1}; eval-sim evaluation (deploy controller + safety, '
           f'latency-faithful), {args.eval_s:.0f} s episodes')
-    print(f'{"method":45} {"seed":>4} {"test":>7} {"lifted":>7} {"val":>5} {"env steps":>9} '
-          f'{"wall s":>7}')
+    print(f'{"method":45} {"seed":>4} {"test (n, Wilson 95 % CI)":>30} {"lifted":>7} '
+          f'{"val":>9} {"env steps":>9} {"wall s":>7}')
     for r in rows:
-        val_s = f"{r['val_success']:5.0%}" if r.get('val_success') is not None else f'{"":5}'
-        print(f"{r['method']:45} {r.get('seed', ''):>4} {r['successes']:>3}/{r['episodes']:<3} "
-              f"{r['lifted']:7.0%} {val_s} {r['env_steps']:9d} {r['wall_s'] or 0:7.0f}")
+        val_s = (str(_rate(r['val_success'], len(val)).successes) + f'/{len(val)}'
+                 if r.get('val_success') is not None else '')
+        test_s = str(_rate(r['successes'], r['episodes'], count=True))
+        print(f"{r['method']:45} {r.get('seed', ''):>4} {test_s:>30} "
+              f"{r['lifted']:7.0%} {val_s:>9} {r['env_steps']:9d} {r['wall_s'] or 0:7.0f}")
     (out / 'results.json').write_text(json.dumps(
         {'args': vars(args), 'rows': rows, 'curves': curves}, indent=1))
     base_lines = {r['method'] + (f" s{r['seed']}" if 'seed' in r else ''): r['success']

@@ -8,11 +8,12 @@
 For each policy: writes ``--demos`` scripted-expert demonstrations in-process
 (``imitation_ros.data.sim_demos``: same features and semantics as converted bags; seeds
 0..N-1), trains ``--steps`` steps with ``imitation_ros.learn.train`` (CPU, one thread),
-and runs the checkpoint closed loop exactly as ``imitation-ros eval-sim`` does (policy
-controller + safety filter, held-out seeds from 10000). Side by side, on the same held-out
-seeds: the scripted expert (ceiling) and a policy that ignores observations, replaying the
-mean action trajectory of the demos (floor). Prints one row per policy: success rate, train
-wall time, samples/s, open-loop validation MAE, and the ratio of the success rate to the
+and runs the final checkpoint (nothing is chosen, so no validation seeds are needed) closed
+loop exactly as ``imitation-ros eval-sim`` does (policy controller + safety filter, held-out
+test seeds from 10000). Side by side, on the same test seeds: the scripted expert (ceiling)
+and a policy that ignores observations, replaying the mean action trajectory of the demos
+(floor). Prints one row per policy: successes of n with the Wilson 95 % interval, train wall
+time, samples/s, open-loop validation MAE, and the ratio of the success rate to the
 expert's. Asserts nothing.
 """
 from __future__ import annotations
@@ -95,7 +96,9 @@ def main() -> None:
         print(f'{stats.episodes} demos, {stats.frames} frames (expert {stats.successes}/'
               f'{args.demos}) written in {time.perf_counter() - t0:.1f} s -> {dataset}',
               flush=True)
-    seeds = range(10_000, 10_000 + args.eval)
+    from imitation_ros.sim.task_eval import held_out_seeds
+
+    seeds = held_out_seeds(args.eval)     # test seeds; nothing here is chosen on them
     profile = load_profile_for_sim()
     sim = ArmSim(profile, sim_cfg)
     expert = ScriptedExpert(sim.geometry, sim.joint_names)
@@ -131,23 +134,23 @@ def main() -> None:
         eval_s = time.perf_counter() - t0
         rows.append((policy, cfg.effective_batch_size, train_s, res.samples_per_s,
                      res.val.get('val_mae', float('nan')), res.final_loss,
-                     summary.success_rate, eval_s, overrides.get(policy, {})))
-        print(f'{policy}: trained in {train_s:.0f} s, closed loop {summary.successes}/'
-              f'{summary.n} (eval {eval_s:.0f} s)', flush=True)
+                     summary.rate, eval_s, overrides.get(policy, {})))
+        print(f'{policy}: trained in {train_s:.0f} s, closed loop {summary.rate} '
+              f'(eval {eval_s:.0f} s)', flush=True)
 
     inp = 'state only' if args.state_only else 'state + front camera'
     print(f'\n{args.demos} demos ({inp}, cube jitter +-{sim_cfg.cube_jitter_m} m), '
           f'{args.steps} steps, state noise {args.state_noise}, {args.eval} held-out seeds '
           f'{seeds.start}..{seeds.stop - 1}, cpu, 1 thread')
     print(f'{"policy":8} {"batch":>5} {"train_s":>8} {"samples/s":>9} {"val_mae":>8} '
-          f'{"loss":>7} {"success":>8} {"vs expert":>9} {"vs floor":>8} {"eval_s":>6}  set')
+          f'{"loss":>7} {"success (n, Wilson 95 % CI)":>30} {"vs expert":>9} {"vs floor":>8} '
+          f'{"eval_s":>6}  set')
     for pol, bs, ts, sps, mae, loss, sr, es, ov in rows:
-        print(f'{pol:8} {bs:5d} {ts:8.0f} {sps:9.0f} {mae:8.4f} {loss:7.4f} {sr:8.0%} '
-              f'{sr / max(ref.success_rate, 1e-9):9.2f} '
-              f'{sr / max(floor.success_rate, 1 / args.eval):8.1f} {es:6.0f}  {ov or ""}')
-    print(f'{"expert":8} {"":5} {"":8} {"":9} {"":8} {"":7} {ref.success_rate:8.0%} '
-          f'{1.0:9.2f}')
-    print(f'{"mean-act":8} {"":5} {"":8} {"":9} {"":8} {"":7} {floor.success_rate:8.0%} '
+        print(f'{pol:8} {bs:5d} {ts:8.0f} {sps:9.0f} {mae:8.4f} {loss:7.4f} {sr!s:>30} '
+              f'{sr.rate / max(ref.success_rate, 1e-9):9.2f} '
+              f'{sr.rate / max(floor.success_rate, 1 / args.eval):8.1f} {es:6.0f}  {ov or ""}')
+    print(f'{"expert":8} {"":5} {"":8} {"":9} {"":8} {"":7} {ref.rate!s:>30} {1.0:9.2f}')
+    print(f'{"mean-act":8} {"":5} {"":8} {"":9} {"":8} {"":7} {floor.rate!s:>30} '
           f'{floor.success_rate / max(ref.success_rate, 1e-9):9.2f}   (replays the mean action '
           f'trajectory, ignores observations)')
 

@@ -126,11 +126,22 @@ def test_recorded_rollout_has_predicted_chunks_and_plot(tmp_path) -> None:
         assert uv.shape == (6, 2) and np.all(np.isfinite(uv))
     # Rows differ: a chunk is a path, not one point repeated.
     assert float(np.ptp(ro.predicted_uv[0][1], axis=0).max()) > 0.0
-    result = {'task': 'lift_cube_wide', 'demos': 2, 'seeds': [10000, 10002], 'device': 'cpu',
-              'expert': 1.0, 'blind': 0.0,
-              'rows': [{'policy': 'act', 'step': 1, 'train_s': 30.0, 'success_rate': 0.0},
-                       {'policy': 'act', 'step': 2, 'train_s': 60.0, 'success_rate': 0.5},
-                       {'policy': 'bc_image', 'step': 2, 'train_s': 45.0, 'success_rate': 1.0}]}
+    from imitation_ros.stats import Rate
+
+    def row(policy: str, split: str, s: int, n: int, **extra: float) -> dict:
+        seeds = [20000, 20000 + n] if split == 'validation' else [10000, 10000 + n]
+        return {'policy': policy, 'split': split, 'seeds': seeds, **Rate(s, n).as_dict(),
+                **extra}
+
+    result = {'task': 'lift_cube_wide', 'demos': 2, 'device': 'cpu',
+              'validation_seeds': [20000, 20002], 'test_seeds': [10000, 10002],
+              'rows': [row('expert', 'validation', 2, 2), row('blind replay', 'validation', 0, 2),
+                       row('act', 'validation', 0, 2, step=1, train_s=30.0),
+                       row('act', 'validation', 1, 2, step=2, train_s=60.0),
+                       row('bc_image', 'validation', 2, 2, step=2, train_s=45.0),
+                       row('act', 'test', 1, 2, step=2, train_s=60.0),
+                       row('bc_image', 'test', 2, 2, step=2, train_s=45.0),
+                       row('expert', 'test', 2, 2), row('blind replay', 'test', 0, 2)]}
     png = plot_vision_results(result, tmp_path / 'v.png', checkpoint=str(res.checkpoint),
                               sim_config=cfg, seeds=[10000])
     assert png.stat().st_size > 10_000

@@ -1,8 +1,10 @@
 """The vision bench's plot: success per policy and baseline, and rollouts seen by the camera.
 
-Left: success rate of every row (policies, scripted expert, blind replay) on the same
-held-out seeds. Next: success against training time, one line per policy over its evaluated
-checkpoints, the expert and blind replay as horizontal lines. Right: for a few rollouts of one
+Left: success on the *test* seeds (10000..) of each policy's checkpoint chosen on the validation
+seeds, the scripted expert and blind replay, with Wilson 95 % intervals as error bars. Next:
+success against training time on the *validation* seeds (20000..), one line per policy over its
+evaluated checkpoints (the chosen one circled), the expert and blind replay on the same
+validation seeds as horizontal lines. Right: for a few rollouts of one
 checkpoint, a camera frame near the grasp with the action chunk the policy predicted from that
 frame (its predicted end-effector trajectory: forward kinematics of each row, projected into
 the image), the path it commanded over the episode, and the path the hand really took.
@@ -24,7 +26,9 @@ def plot_vision_results(result: dict[str, Any], out: Path, *, checkpoint: str | 
     """Write the PNG and return its path.
 
     Args:
-        result: ``results.json`` of ``bench/bench_vision.py`` (``rows``, ``expert``, ``blind``).
+        result: ``results.json`` of ``bench/bench_vision.py``: ``rows`` (``split`` validation or
+            test; policy rows with ``step``/``train_s``, baseline rows ``expert`` and
+            ``blind replay`` without), ``task``, ``validation_seeds``, ``test_seeds``.
         out: PNG path.
         checkpoint: Checkpoint whose rollouts are drawn (none: bars only).
         sim_config: Task variant of the rollouts.
@@ -35,11 +39,9 @@ def plot_vision_results(result: dict[str, Any], out: Path, *, checkpoint: str | 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    best: dict[str, float] = {}
-    for r in result['rows']:
-        best[r['policy']] = max(best.get(r['policy'], 0.0), r['success_rate'])
-    labels = [*best, 'expert', 'blind replay']
-    values = [*best.values(), result['expert'], result['blind']]
+    tests = [r for r in result['rows'] if r['split'] == 'test']
+    tests.sort(key=lambda r: (r['policy'] in ('expert', 'blind replay'),
+                              r['policy'] == 'blind replay'))    # policies, expert, blind
     rollouts = []
     if checkpoint and sim_config is not None:
         from imitation_ros.sim.task_eval import record_rollout
@@ -49,14 +51,20 @@ def plot_vision_results(result: dict[str, Any], out: Path, *, checkpoint: str | 
                              squeeze=False)
     _curves(axes[0, 1], result)
     ax = axes[0, 0]
-    colors = ['tab:blue'] * len(best) + ['tab:green', 'tab:gray']
-    ax.barh(labels[::-1], values[::-1], color=colors[::-1])
-    for i, v in enumerate(values[::-1]):
-        ax.text(min(v + 0.02, 0.85), i, f'{v:.0%}', va='center')
+    colors = {'expert': 'tab:green', 'blind replay': 'tab:gray'}
+    values = [r['success_rate'] for r in tests][::-1]
+    err = [[r['success_rate'] - r['ci95_low'] for r in tests][::-1],
+           [r['ci95_high'] - r['success_rate'] for r in tests][::-1]]
+    ax.barh([r['policy'] for r in tests][::-1], values, xerr=err, capsize=3,
+            color=[colors.get(r['policy'], 'tab:blue') for r in tests][::-1])
+    for i, r in enumerate(tests[::-1]):
+        ax.text(0.02, i, f'{r["successes"]}/{r["n"]}', va='center', fontsize=8,
+                bbox={'fc': 'white', 'alpha': 0.7, 'lw': 0})
     ax.set_xlim(0, 1)
-    n = result['seeds'][1] - result['seeds'][0]
-    ax.set_title(f'{result["task"]}: success on {n} held-out seeds\n(best checkpoint per row)',
-                 fontsize=9)
+    t0, t1 = result['test_seeds']
+    v0, v1 = result['validation_seeds']
+    ax.set_title(f'{result["task"]}: test seeds {t0}..{t1 - 1}\n(checkpoint chosen on '
+                 f'validation seeds {v0}..{v1 - 1}; 95 % CI)', fontsize=8)
     for k, ro in enumerate(rollouts):
         a = axes[0, 2 + k]
         lift = ro.measured_xyz[:, 2]
@@ -87,21 +95,36 @@ def plot_vision_results(result: dict[str, Any], out: Path, *, checkpoint: str | 
 
 
 def _curves(ax: Any, result: dict[str, Any]) -> None:
-    """Success vs training minutes per policy; expert and blind replay as horizontal lines."""
+    """Validation success vs training minutes per policy; expert, blind replay as lines."""
     by: dict[str, list[tuple[float, float]]] = {}
+    base: dict[str, float] = {}
     for r in result['rows']:
-        by.setdefault(r['policy'], []).append((r['train_s'] / 60, r['success_rate']))
+        if r['split'] != 'validation':
+            continue
+        if 'train_s' in r:
+            by.setdefault(r['policy'], []).append((r['train_s'] / 60, r['success_rate']))
+        else:
+            base[r['policy']] = r['success_rate']
+    chosen = {r['policy']: r['train_s'] / 60 for r in result['rows']
+              if r['split'] == 'test' and 'train_s' in r}
     palette = ['tab:blue', 'tab:orange', 'tab:red', 'tab:purple', 'tab:brown', 'tab:pink',
                'tab:olive', 'tab:cyan']      # green and gray are the expert and blind replay
     for k, (name, pts) in enumerate(by.items()):
         pts.sort()
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', label=name,
-                color=palette[k % len(palette)])
-    ax.axhline(result['expert'], color='tab:green', ls='--', lw=1, label='expert')
-    ax.axhline(result['blind'], color='tab:gray', ls=':', lw=1.5, label='blind replay')
+        color = palette[k % len(palette)]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], 'o-', label=name, color=color)
+        at = [p for p in pts if name in chosen and abs(p[0] - chosen[name]) < 1e-6]
+        if at:
+            ax.plot(at[0][0], at[0][1], 'o', ms=11, mfc='none', mec=color, mew=1.5)
+    if 'expert' in base:
+        ax.axhline(base['expert'], color='tab:green', ls='--', lw=1, label='expert')
+    if 'blind replay' in base:
+        ax.axhline(base['blind replay'], color='tab:gray', ls=':', lw=1.5, label='blind replay')
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(f'training time, min ({result.get("device", "cpu")})')
     ax.set_ylabel('success')
-    ax.set_title('success vs training time', fontsize=9)
+    v0, v1 = result['validation_seeds']
+    ax.set_title(f'validation seeds {v0}..{v1 - 1}: success vs training time\n'
+                 '(circled: the checkpoint chosen)', fontsize=8)
     ax.legend(fontsize=7, loc='lower right')
     ax.grid(alpha=0.3)
