@@ -275,12 +275,16 @@ def forward_execute(initial: NDArray[np.floating], sent: Sequence[tuple[float, N
     return ts, out
 
 
+RESYNC_WINDOW_S = 0.5    # an arm may lag what JTC commands by this long before a resync
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     """A trajectory the stitcher sent, in absolute times (positions only)."""
 
     times_s: NDArray[np.float64]       # stamp + time_from_start
     positions: NDArray[np.float64]     # (m, n)
+    before: NDArray[np.float64] | None = None   # JTC's hold when none of ours ran before
 
     def at(self, t: float) -> NDArray[np.float64]:
         """Linear interpolation through the points; the first before, the last after."""
@@ -326,33 +330,67 @@ class TrajectoryStitcher:
         self.delay_s, self.horizon_s, self.max_lead_rad = delay, horizon_s, max_lead_rad
         self.max_delivery_s = max_delivery_s
         self.running: Sent | None = None
+        self._history: list[Sent] = []
+        self._hold_pose: NDArray[np.float64] | None = None
         self.sent = 0
         self.resyncs = 0
+        self.infeasible = 0
 
     def reset(self) -> None:
         """Forget the running trajectory (JTC is then assumed to hold the measured pose)."""
         self.running = None
 
     def setpoint(self, t_s: float, measured: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Where JTC stands at ``t_s`` by what was sent (the measured pose before anything)."""
-        return measured.copy() if self.running is None else self.running.at(t_s)
+        """Where JTC stands at ``t_s`` by what was sent (the measured pose before anything),
+        each message taken half a controller cycle after it was published."""
+        if self.running is None:
+            return measured.copy()
+        return self._executed(t_s, len(self._history), 0.5 * self.tc)
+
+    def _executed(self, t_s: float, upto: int, take_after_s: float) -> NDArray[np.float64]:
+        """JTC's setpoint at ``t_s`` over the first ``upto`` recorded messages, each taken
+        ``take_after_s`` after it was published (stamp - delay): rules 3 and 5."""
+        for k in range(upto - 1, -1, -1):
+            sent = self._history[k]
+            take = sent.times_s[0] - self.delay_s + take_after_s
+            if take > t_s:
+                continue
+            if t_s >= sent.times_s[0] or (k == 0 and sent.before is None):
+                return sent.at(t_s)
+            before = (sent.before if k == 0 and sent.before is not None
+                      else self._executed(take - self.tc, k, take_after_s))
+            a = (t_s - take) / max(sent.times_s[0] - take, 1e-9)
+            return before + min(max(a, 0.0), 1.0) * (sent.positions[0] - before)
+        return self._history[0].positions[0].copy()
+
+    def _setpoint_range(self, t_s: float, measured: NDArray[np.float64]) -> tuple[
+            NDArray[np.float64], NDArray[np.float64]]:
+        """Bounds of JTC's setpoint at ``t_s``: each message taken at once or one delivery
+        plus one controller cycle after it was published."""
+        if self.running is None:
+            return measured.copy(), measured.copy()
+        n = len(self._history)
+        early = self._executed(t_s, n, 1e-9)
+        late = self._executed(t_s, n, self.max_delivery_s + self.tc)
+        return np.minimum(early, late), np.maximum(early, late)
 
     def _band(self, now_s: float, stamp_s: float,
               measured: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Where the first point may lie: JTC first samples the message at some t_s in
-        (now, now + max_delivery + Tc], from the running setpoint at t_s - Tc (mock hardware
-        and open loop: the command one cycle before), reaching the first point at the stamp."""
+        (now, now + max_delivery + Tc], from its setpoint at t_s - Tc (mock hardware and open
+        loop: the command one cycle before), reaching the first point at the stamp."""
         vmax = self.safety.step_cap(1.0)
         taus = np.linspace(now_s - self.tc, now_s + self.max_delivery_s, 9)
-        if self.running is not None:
-            knots = self.running.times_s
-            taus = np.concatenate([taus, knots[(knots > taus[0]) & (knots < taus[-1])]])
+        knots = np.concatenate([s.times_s for s in self._history]) if self._history else []
+        taus = np.concatenate([taus, [k for k in knots if taus[0] < k < taus[-1]]])
         lo = np.full_like(measured, -np.inf)
         hi = np.full_like(measured, np.inf)
         for tau in taus:
             room = vmax * max(stamp_s - tau - self.tc, 0.0)
-            p = self.setpoint(float(tau), measured)
-            lo, hi = np.maximum(lo, p - room), np.minimum(hi, p + room)
+            p_lo, p_hi = self._setpoint_range(float(tau), measured)
+            lo, hi = np.maximum(lo, p_hi - room), np.minimum(hi, p_lo + room)
+        if np.any(lo > hi):
+            self.infeasible += 1                # the setpoint is too uncertain: split it
         mid = 0.5 * (lo + hi)
         return np.minimum(lo, mid), np.maximum(hi, mid)     # never empty
 
@@ -384,6 +422,7 @@ class TrajectoryStitcher:
                times_s: NDArray[np.floating], targets: NDArray[np.floating],
                n_pts: int) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
         meas = np.asarray(measured, dtype=np.float64)
+        self._hold_pose = meas.copy()           # JTC's setpoint when none of ours runs
         tgt = np.asarray(targets, dtype=np.float64).reshape(len(times_s), -1)
         off = np.asarray(times_s, dtype=np.float64)
         stamp = now_s + self.delay_s
@@ -398,12 +437,15 @@ class TrajectoryStitcher:
         return stamp, tfs, np.vstack([first, rest])
 
     def consistent(self, now_s: float, measured: NDArray[np.floating], tol_rad: float) -> bool:
-        """False (and the record dropped) when the arm is further than ``tol_rad`` from what
-        JTC should be executing: another controller, a switch, or commands not consumed."""
+        """False (and the record dropped) when the arm is further than ``tol_rad`` from every
+        setpoint JTC should have had over the last ``RESYNC_WINDOW_S`` (an arm lagging its
+        command is still consistent): another controller, a switch, commands not consumed."""
         meas = np.asarray(measured, dtype=np.float64)
         if self.running is None or tol_rad <= 0:
             return True
-        if np.all(np.abs(self.setpoint(now_s, meas) - meas) <= tol_rad):
+        taus = now_s - np.linspace(0.0, RESYNC_WINDOW_S, 11)
+        if min(float(np.max(np.abs(self.setpoint(float(t), meas) - meas))) for t in taus) \
+                <= tol_rad:
             return True
         self.running = None
         self.resyncs += 1
@@ -412,8 +454,12 @@ class TrajectoryStitcher:
     def sent_at(self, stamp_s: float, times_s: NDArray[np.float64],
                 positions: NDArray[np.float64]) -> None:
         """Record a published message: it is the trajectory JTC runs from its stamp on."""
-        self.running = Sent(stamp_s + np.asarray(times_s, dtype=np.float64),
-                            np.asarray(positions, dtype=np.float64).copy())
+        new = Sent(stamp_s + np.asarray(times_s, dtype=np.float64),
+                   np.asarray(positions, dtype=np.float64).copy(),
+                   None if self.running is not None else self._hold_pose)
+        keep = [s for s in self._history if s.times_s[-1] >= stamp_s - RESYNC_WINDOW_S - 1.0]
+        self._history = [*keep, new] if self.running is not None else [new]
+        self.running = new
         self.sent += 1
 
 
@@ -425,15 +471,16 @@ def next_message(stitcher: TrajectoryStitcher, now_s: float,
     """What the policy node publishes in trajectory mode this tick (None: nothing).
 
     A passing ``command`` (the tick's filtered command, then ``points`` at ``offsets_s``)
-    becomes a stitched trajectory; a hold stops JTC at its running setpoint (nothing before
-    anything was sent and nothing is measured). When ``resync_rad`` > 0 and the measured pose
-    is further than that from what JTC should be executing, the record is dropped and the
-    message holds at the measured pose instead of continuing a trajectory JTC is not running.
+    becomes a stitched trajectory; a hold stops JTC at its running setpoint (nothing when
+    nothing of ours runs: JTC holds its last command by itself). When ``resync_rad`` > 0 and
+    the measured pose is further than that from what JTC should be executing (a controller
+    switch, a controller not consuming, another publisher), the record is dropped and nothing
+    is sent this tick; the next trajectory starts from the measured pose.
     """
     if measured is not None and not stitcher.consistent(now_s, measured, resync_rad):
         hold = True
     if hold or command is None or measured is None:
-        if stitcher.running is None and measured is None:
+        if stitcher.running is None:        # nothing of ours runs: JTC holds by itself
             return None
         meas = measured if measured is not None else stitcher.setpoint(now_s, np.zeros(0))
         out = stitcher.hold(now_s, np.asarray(meas, dtype=np.float64))

@@ -146,6 +146,7 @@ class Loop:
     mode: str = 'trajectory'
     old_way: bool = False               # stamp = now, first point = this tick's command
     seed: int = 0
+    late_p: float = 0.0                 # a tick is this often up to 25 ms late (a loaded host)
     sent: list = field(default_factory=list)
 
     def run(self, t_end: float,
@@ -169,6 +170,8 @@ class Loop:
         events = events or {}
         while k < len(updates):
             t_tick = n_tick * P + float(rng.uniform(0, 0.002))           # timer jitter
+            if rng.random() < self.late_p:
+                t_tick += float(rng.uniform(0, 0.025))
             while k < len(updates) and updates[k] < t_tick:
                 u = float(updates[k])
                 for a in [a for a in arrivals if a[0] <= u]:
@@ -220,7 +223,7 @@ class Loop:
             assert not validate(msg, J, arrive), validate(msg, J, arrive)
             self.sent.append((arrive, msg))
             arrivals.append((arrive, msg))
-        self.ctl = ctl
+        self.ctl, self.st = ctl, st
         return np.array(out_t), np.array(out_q)
 
 
@@ -229,11 +232,12 @@ def _worst_speed_ratio(q: np.ndarray, dt: float) -> float:
 
 
 @pytest.mark.parametrize('rate_hz', [100.0, 500.0])
-@pytest.mark.parametrize('seed', [0, 1])
-def test_executed_setpoint_keeps_the_velocity_cap_every_cycle(rate_hz: float, seed: int) -> None:
+@pytest.mark.parametrize(('seed', 'late_p'), [(0, 0.0), (1, 0.2)])
+def test_executed_setpoint_keeps_the_velocity_cap_every_cycle(rate_hz: float, seed: int,
+                                                              late_p: float) -> None:
     events = {20: 'latency 1.2', 70: 'latency 0.02', 90: 'reset', 110: 'disable',
               120: 'enable', 140: 'latency 0.12'}
-    loop = Loop(rate_hz, seed=seed)
+    loop = Loop(rate_hz, seed=seed, late_p=late_p)
     _, q = loop.run(5.5, events)
     assert loop.ctl.seams > 5 and loop.ctl.holds['stall'] > 0    # seams, and a stall
     assert np.all(np.ptp(q, axis=0) > 0.5)                        # it really moved
@@ -293,11 +297,34 @@ def test_arm_far_from_the_running_trajectory_resyncs_and_holds_at_the_measured_p
     measured = np.array([0.2, 0.2, 0.2])          # another controller put it elsewhere
     out = next_message(st, 0.5, measured, np.ones(3), np.zeros(0), np.zeros((0, 3)),
                        hold=False, resync_rad=0.3)
-    assert out is not None and st.resyncs == 1
-    assert np.all(np.abs(out[2] - measured) <= VMAX * 0.01 + 1e-9)
+    assert out is None and st.resyncs == 1                      # hold: send nothing
+    out = next_message(st, 0.5 + P, measured, np.ones(3), np.zeros(0), np.zeros((0, 3)),
+                       hold=False, resync_rad=0.3)
+    assert out is not None                                       # from the measured pose
+    assert np.all(np.abs(out[2][0] - measured) <= VMAX * (st.delay_s - 0.01) + 1e-9)
 
 
 def test_forward_execute_keeps_the_newest_command() -> None:
     t, q = forward_execute(np.zeros(2), [(0.015, np.ones(2)), (0.025, 2 * np.ones(2))],
                            rate_hz=100.0, t_end_s=0.05)
     assert np.allclose(q[:, 0], [0, 0, 1, 2, 2])
+
+
+def test_policy_node_trajectory_message_is_what_jtc_accepts() -> None:
+    from imitation_ros.nodes.policy_node import trajectory_msg
+
+    pos = np.array([[0.1, 0.2, 0.3], [0.2, 0.3, 0.4]])
+    msg = trajectory_msg(1_700_000_000_123_456_789, ('c', 'a', 'b'), np.array([0.0, P]), pos)
+    assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (1_700_000_000, 123_456_789)
+    assert list(msg.joint_names) == ['c', 'a', 'b']
+    tfs = np.array([p.time_from_start.sec + p.time_from_start.nanosec * 1e-9
+                    for p in msg.points])
+    assert np.allclose(tfs, [0.0, P], atol=1e-9)
+    assert all(len(p.velocities) == 0 and len(p.accelerations) == 0 for p in msg.points)
+    back = TrajMsg(tuple(msg.joint_names), 1_700_000_000.123456789, tfs,
+                   np.array([list(p.positions) for p in msg.points]))
+    assert validate(back, J, now_s=1_700_000_000.1) == ''
+    m = JtcModel(J, np.zeros(3))
+    m.receive(back, 1_700_000_000.1)
+    m.update(1_700_000_000.11)
+    assert np.allclose(m.update(1_700_000_001.0), [0.3, 0.4, 0.2])   # reordered by name
