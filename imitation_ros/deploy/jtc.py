@@ -24,10 +24,12 @@ setpoint JTC writes to the hardware, not the points the node meant:
 
 :class:`TrajectoryStitcher` builds the node's messages so that what JTC executes keeps the
 per-joint velocity cap: each message starts ``delay_s`` in the future (stamp = tick + delay)
-with its first point inside the band every possible first-sample time allows (the point
-before is the running trajectory one cycle before that sample, which the node knows: it sent
-it), the points after it capped pair by pair, clipped within ``max_lead_rad`` of the measured
-pose and cut at ``horizon_s``, so a node that dies leaves JTC running at most that long.
+with its first point inside the band every possible first-sample time allows. The point
+before is JTC's setpoint one cycle before that sample, which the node can work out: it sent
+every trajectory JTC ran (it replays rules 3 and 5 over them, for a message taken at once and
+one delivery plus one cycle late). The points after the first are capped pair by pair,
+clipped within ``max_lead_rad`` of the measured pose and cut at ``horizon_s``, so a node that
+dies leaves JTC running at most that long.
 """
 from __future__ import annotations
 
@@ -361,7 +363,8 @@ class TrajectoryStitcher:
                       else self._executed(take - self.tc, k, take_after_s))
             a = (t_s - take) / max(sent.times_s[0] - take, 1e-9)
             return before + min(max(a, 0.0), 1.0) * (sent.positions[0] - before)
-        return self._history[0].positions[0].copy()
+        first = self._history[0]
+        return (first.positions[0] if first.before is None else first.before).copy()
 
     def _setpoint_range(self, t_s: float, measured: NDArray[np.float64]) -> tuple[
             NDArray[np.float64], NDArray[np.float64]]:
