@@ -42,7 +42,12 @@ from imitation_ros.deploy import (  # noqa: E402
     SafetyConfig,
     SafetyFilter,
 )
-from imitation_ros.deploy.jtc import JtcModel, TrajectoryStitcher, TrajMsg, next_message  # noqa: E402
+from imitation_ros.deploy.jtc import (  # noqa: E402
+    JtcModel,
+    TrajectoryStitcher,
+    TrajMsg,
+    next_message,
+)
 from imitation_ros.profile import OBS_STATE, load_profile  # noqa: E402
 from imitation_ros.resources import config_path  # noqa: E402
 from imitation_ros.sim.arm import ArmSim, task_sim_config  # noqa: E402
@@ -135,8 +140,8 @@ def main() -> None:
     ap.add_argument('--chunk', type=int, default=0)
     args = ap.parse_args()
     vmax = np.array(load_profile(config_path('sim_arm.yaml')).limits.max_velocity_rad_s)
-    print(f'policy: scripted expert, {"one action" if args.chunk <= 1 else f"chunks of {args.chunk}"}'
-          f' per call, latency {args.latency * 1e3:.0f} ms, node 30 Hz, '
+    what = 'one action' if args.chunk <= 1 else f'chunks of {args.chunk}'
+    print(f'policy: scripted expert, {what} per call, latency {args.latency * 1e3:.0f} ms, node 30 Hz, '
           f'{args.episodes} episodes x {args.seconds} s')
     print(f'{"mode":<11}{"Hz":>5}{"speed max":>10}{"p99":>6}{"jerk rms":>10}{"p99":>9}'
           f'{"arm jerk":>10}{"track mean":>11}{"p99":>7}{"lag mean":>9}{"lifted":>8}')
