@@ -141,8 +141,8 @@ def main() -> None:
     args = ap.parse_args()
     vmax = np.array(load_profile(config_path('sim_arm.yaml')).limits.max_velocity_rad_s)
     what = 'one action' if args.chunk <= 1 else f'chunks of {args.chunk}'
-    print(f'policy: scripted expert, {what} per call, latency {args.latency * 1e3:.0f} ms, node 30 Hz, '
-          f'{args.episodes} episodes x {args.seconds} s')
+    print(f'policy: scripted expert, {what} per call, latency {args.latency * 1e3:.0f} ms, '
+          f'node 30 Hz, {args.episodes} episodes x {args.seconds} s')
     print(f'{"mode":<11}{"Hz":>5}{"speed max":>10}{"p99":>6}{"jerk rms":>10}{"p99":>9}'
           f'{"arm jerk":>10}{"track mean":>11}{"p99":>7}{"lag mean":>9}{"lifted":>8}')
     for rate in [float(r) for r in args.rates.split(',')]:
