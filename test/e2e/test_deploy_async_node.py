@@ -12,7 +12,8 @@ Regressions pinned:
   moves no joint faster than its cap in any cycle;
 - the node publishes many commands per forward pass (the tick does not wait for inference),
   reports latency, queue depth, seams and holds on /diagnostics;
-- the simulated arm follows.
+- the simulated arm follows;
+- ``~/enable`` false sends one one-point hold trajectory and then nothing.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.e2e
 PROBE = r'''
 import json, sys, time
 from imitation_ros import graph
-from imitation_ros.graph import Node, msg_type, qos_profile, spin_once
+from imitation_ros.graph import Node, msg_type, qos_profile, spin_once, srv_type
 graph.init([sys.argv[0]])
 node = Node('policy_probe')
 trajs, states, diags = [], [], []
@@ -64,7 +65,20 @@ node.create_subscription(msg_type('diagnostic_msgs/msg/DiagnosticArray'), '/diag
 end = time.monotonic() + float(sys.argv[1])
 while time.monotonic() < end:
     spin_once(node, timeout_sec=0.05)
-json.dump({'trajs': trajs, 'states': states, 'diags': diags}, open(sys.argv[2], 'w'))
+disabled_at = None
+if len(sys.argv) > 3:           # then ~/enable false: a hold trajectory, then silence
+    enable = node.create_client(srv_type('std_srvs/srv/SetBool'), '/policy/enable')
+    while not enable.service_is_ready():
+        spin_once(node, timeout_sec=0.05)
+    fut = enable.call_async(srv_type('std_srvs/srv/SetBool').Request(data=False))
+    while not fut.done():
+        spin_once(node, timeout_sec=0.01)
+    disabled_at = len(trajs)
+    end = time.monotonic() + float(sys.argv[3])
+    while time.monotonic() < end:
+        spin_once(node, timeout_sec=0.05)
+json.dump({'trajs': trajs, 'states': states, 'diags': diags, 'disabled_at': disabled_at},
+          open(sys.argv[2], 'w'))
 node.destroy_node()
 graph.try_shutdown()
 '''
@@ -106,8 +120,9 @@ def test_slow_policy_trajectory_every_period(
                     log=tmp_path / 'policy.log')
     try:
         out = tmp_path / 'probe.json'
-        probe = subprocess.run([python, '-c', PROBE, '14', str(out)], env=backends.probe_env,
-                               timeout=120, capture_output=True, text=True)
+        probe = subprocess.run([python, '-c', PROBE, '14', str(out), '2'],
+                               env=backends.probe_env, timeout=120, capture_output=True,
+                               text=True)
         assert probe.returncode == 0, probe.stderr
         seen = json.loads(out.read_text())
         logs = (tmp_path / 'policy.log').read_text()
@@ -153,6 +168,11 @@ def test_slow_policy_trajectory_every_period(
         assert len(states) > 100
         assert np.abs(states - states[0]).max() > 0.01, 'the arm did not follow'
         assert 'latency p50' in logs                               # the 1 Hz log line
+        # ~/enable false: the last message is a one-point hold, nothing new afterwards (at
+        # most the last tick's message and the hold were still in flight at the answer)
+        k = seen['disabled_at']
+        assert k is not None and len(trajs) - k <= 2, (k, len(trajs))
+        assert len(trajs[-1]['tfs']) == 1, trajs[-1]
     finally:
         _stop(policy)
         _stop(sim)
