@@ -30,6 +30,11 @@ class PolicyNodeConfig:
     min_inference_s: float = 0.0         # pad each forward pass to this long (rehearsal), s
     inference_worker: Literal['thread', 'process'] = 'thread'  # where the forward pass runs
     command: Literal['profile', 'forward', 'trajectory'] = 'profile'  # command interface
+    controller_rate_hz: float = 100.0    # JTC's update rate (controller_manager update_rate), Hz
+    trajectory_delay_s: float = 0.0      # stamp = tick + this; 0 = period - controller period, s
+    trajectory_horizon_s: float = 0.2    # no point later than this after the stamp, s
+    trajectory_max_delivery_s: float = 0.005  # publish -> JTC callback, at most, s
+    trajectory_resync_rad: float = 0.3   # arm this far from JTC's expected setpoint: resync, rad
     trajectory_points: int = 0           # JointTrajectory points after the first; 0 = rest of chunk
     enabled: bool = True                 # start commanding at once (else wait for ~/enable)
 
@@ -37,11 +42,17 @@ class PolicyNodeConfig:
         if not self.checkpoint:
             msg = 'policy: parameter checkpoint is required (a training output folder)'
             raise ConfigError(msg)
+        if not 0 < self.controller_rate_hz <= 10000:
+            msg = ('policy: parameter controller_rate_hz must be in (0, 10000], got '
+                   f'{self.controller_rate_hz}')
+            raise ConfigError(msg)
         if self.rate_hz < 0 or self.rate_hz > 1000:
             msg = f'policy: parameter rate_hz must be in [0, 1000], got {self.rate_hz}'
             raise ConfigError(msg)
         for name in ('latency_margin_s', 'latency_prior_s', 'max_plan_age_s', 'enable_ramp_s',
-                     'min_inference_s', 'blend_steps', 'trajectory_points'):
+                     'min_inference_s', 'blend_steps', 'trajectory_points',
+                     'trajectory_delay_s', 'trajectory_horizon_s', 'trajectory_max_delivery_s',
+                     'trajectory_resync_rad'):
             if getattr(self, name) < 0:
                 msg = f'policy: parameter {name} must be >= 0, got {getattr(self, name)}'
                 raise ConfigError(msg)

@@ -6,9 +6,13 @@ before the tick, per-stream maximum age) and runs ``deploy.PolicyController``: t
 pass runs on a worker thread (``deploy.ThreadWorker``) while the current chunk executes; the
 tick only picks up chunks, blends seams, filters and publishes, so the period holds however
 slow the policy is. Publishes on the profile's forward topic (``std_msgs/Float64MultiArray``,
-one value per joint per tick) or trajectory topic (``trajectory_msgs/JointTrajectory``: this
-tick's command at ``time_from_start`` 0, stamped with the time it applies, then the rest of the
-chunk, each point clamped and velocity-capped). Stale, missing or non-finite input holds;
+one value per joint per tick, in the profile's joint order) or trajectory topic
+(``trajectory_msgs/JointTrajectory``, built by ``deploy.jtc.TrajectoryStitcher`` so that what
+JointTrajectoryController executes keeps the velocity cap every controller cycle: stamped
+``trajectory_delay_s`` ahead, the first point reachable from where the running trajectory
+stands, one point per period up to ``trajectory_horizon_s``, all within ``max_lead_rad`` of the
+measured pose; see docs/jtc.md). Stale, missing or non-finite input holds (trajectory mode: a
+one-point trajectory at the running setpoint; on ``~/enable`` false and at shutdown too);
 nothing is published before a command is safe. Services ``~/enable`` (SetBool; ramps in from
 the measured pose) and ``~/reset`` (Trigger). ``/diagnostics`` and one log line every second:
 latency p50/p99, queue depth, seams, stalls, holds by kind, control period error.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
@@ -30,11 +35,12 @@ from imitation_ros.deploy import (
     ThreadWorker,
 )
 from imitation_ros.deploy.config import PolicyNodeConfig
+from imitation_ros.deploy.jtc import TrajectoryStitcher, next_message
 from imitation_ros.errors import ConfigError, ImitationRosError
 from imitation_ros.frames import FrameAssembler
 from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
 from imitation_ros.messages.codecs import set_stamp
-from imitation_ros.profile import ACTION, load_profile
+from imitation_ros.profile import ACTION, OBS_STATE, load_profile
 from imitation_ros.resources import resolve_config
 
 Float64MultiArray = msg_type('std_msgs/msg/Float64MultiArray')
@@ -86,6 +92,7 @@ class PolicyNode(Node):
         self._t0_ns: int | None = None
         self._last_tick_ns: int | None = None
         self._period_err_s: deque[float] = deque(maxlen=300)
+        self._resyncs = 0
         topics = {self.profile.state.topic: self.profile.state.type}
         topics.update({c.topic: c.type for c in self.profile.cameras})
         for topic, type_name in topics.items():
@@ -94,6 +101,10 @@ class PolicyNode(Node):
                                      qos_profile(kind, 10))
         mode = self.profile.command.mode if cfg.command == 'profile' else cfg.command
         self.mode = mode
+        self.stitcher = TrajectoryStitcher(
+            safety, period_s=self.period_s, controller_period_s=1.0 / cfg.controller_rate_hz,
+            delay_s=cfg.trajectory_delay_s, horizon_s=cfg.trajectory_horizon_s,
+            max_lead_rad=cfg.max_lead_rad, max_delivery_s=cfg.trajectory_max_delivery_s)
         if mode == 'forward':
             self.pub = self.create_publisher(Float64MultiArray, self.profile.command.forward_topic,
                                              qos_profile('reliable'))
@@ -137,6 +148,9 @@ class PolicyNode(Node):
             return
         t = self._t(now)
         looks = self.frames.lookup(now)
+        state = looks.get(OBS_STATE)
+        measured = (np.asarray(state.value, dtype=np.float64).reshape(-1)
+                    if state is not None and state.ok else None)
         missing = {k: looks[k].reason for k in self.obs_keys if not looks[k].ok}
         if missing:      # a stream is silent or older than its max_age_s: hold, say which
             res = self.ctl.tick(t, None, None, missing=', '.join(
@@ -149,33 +163,47 @@ class PolicyNode(Node):
         if verdict.reasons:
             self.get_logger().warning(f'{verdict.action}: {"; ".join(verdict.reasons)}',
                                       throttle_duration_sec=1.0)
-        if verdict.command is not None:
-            self._publish(verdict.command, now, res.traj_offsets_s, res.traj_points)
-
-    def _publish(self, cmd: np.ndarray, now: int, offsets: np.ndarray,
-                 points: np.ndarray) -> None:
         if self.mode == 'forward':
-            msg = Float64MultiArray()
-            msg.data = [float(v) for v in cmd]
-            self.pub.publish(msg)
+            if verdict.command is not None:
+                msg = Float64MultiArray()
+                msg.data = [float(v) for v in verdict.command]   # the profile's joint order
+                self.pub.publish(msg)
             return
-        msg = JointTrajectory()
-        set_stamp(msg.header, now)           # the time the first point applies
-        msg.joint_names = list(self.profile.joint_names)
         n = self.cfg.trajectory_points
-        times = [0.0, *(offsets[:n] if n else offsets)]
-        rows = [cmd, *(points[:n] if n else points)]
-        out = []
-        for t, row in zip(times, rows, strict=True):
-            point = JointTrajectoryPoint()
-            point.positions = [float(v) for v in row]
-            ns = int(round(t * NS))
-            point.time_from_start.sec, point.time_from_start.nanosec = ns // NS, ns % NS
-            out.append(point)
-        msg.points = out
-        self.pub.publish(msg)
+        out = next_message(self.stitcher, t, measured, verdict.command,
+                           res.traj_offsets_s[:n] if n else res.traj_offsets_s,
+                           res.traj_points[:n] if n else res.traj_points,
+                           hold=verdict.action == 'hold',
+                           resync_rad=self.cfg.trajectory_resync_rad)
+        if self.stitcher.resyncs > self._resyncs:
+            self._resyncs = self.stitcher.resyncs
+            self.get_logger().warning(
+                'the arm is not where the trajectories sent put it (a controller switch, a '
+                'controller not consuming commands, or another publisher): holding, the next '
+                'trajectory starts from the measured pose')
+        if out is not None:
+            self._publish_trajectory(*out)
+
+    def _publish_trajectory(self, stamp_s: float, times_s: np.ndarray,
+                            positions: np.ndarray) -> None:
+        """Publish a stitched trajectory (stamp on the controller clock of :meth:`_t`)."""
+        self.pub.publish(trajectory_msg(
+            (self._t0_ns or 0) + int(round(stamp_s * NS)), self.profile.joint_names,
+            times_s, positions))
+
+    def _hold_trajectory(self) -> None:
+        """Trajectory mode: stop JTC at the running setpoint (disable, shutdown)."""
+        if self.mode != 'trajectory' or self.stitcher.running is None or self._t0_ns is None:
+            return
+        now = self._now()
+        out = next_message(self.stitcher, self._t(now), None, None, np.zeros(0),
+                           np.zeros((0, 0)), hold=True)
+        if out is not None:
+            self._publish_trajectory(*out)
 
     def _on_enable(self, request: object, response: object) -> object:
+        if self.enabled and not request.data:
+            self._hold_trajectory()
         self.enabled = bool(request.data)
         self.ctl.reset()                     # the next command ramps in from the arm's pose
         response.success, response.message = True, f'enabled={self.enabled}'
@@ -219,9 +247,33 @@ class PolicyNode(Node):
             f'{ {k[5:]: v for k, v in stats.items() if k.startswith("hold_")} }')
 
     def destroy_node(self) -> None:
-        """Stop the inference thread."""
+        """Stop JTC at the running setpoint (trajectory mode), stop the inference thread."""
+        try:
+            self._hold_trajectory()
+        except Exception as err:  # noqa: BLE001 - shutting down: the horizon bounds the rest
+            self.get_logger().warning(f'no hold trajectory at shutdown: {err}')
         self.ctl.close()
         super().destroy_node()
+
+
+def trajectory_msg(stamp_ns: int, joint_names: Sequence[str], times_s: np.ndarray,
+                   positions: np.ndarray) -> object:
+    """A ``JointTrajectory`` as JTC requires it: every controller joint named (JTC reorders
+    by name), ``header.stamp`` the time the first point's ``time_from_start`` counts from,
+    ``time_from_start`` strictly increasing, one position per joint per point, velocities and
+    accelerations empty (linear interpolation, no end-velocity check)."""
+    msg = JointTrajectory()
+    set_stamp(msg.header, stamp_ns)
+    msg.joint_names = list(joint_names)
+    out = []
+    for t, row in zip(times_s, positions, strict=True):
+        point = JointTrajectoryPoint()
+        point.positions = [float(v) for v in row]
+        ns = int(round(float(t) * NS))
+        point.time_from_start.sec, point.time_from_start.nanosec = ns // NS, ns % NS
+        out.append(point)
+    msg.points = out
+    return msg
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,8 +1,9 @@
 """The two ros2_control command interfaces the sim accepts, as ROS-free cores.
 
-* :class:`TrajectoryFollower` behaves like JointTrajectoryController: a trajectory's points are
-  reached at ``start + time_from_start``; before the first point it interpolates from the
-  target held when the trajectory arrived; between points it interpolates linearly, or with a
+* :class:`TrajectoryFollower` behaves like JointTrajectoryController (docs/jtc.md): a
+  trajectory's points are reached at ``start + time_from_start``; before the first point it
+  interpolates from the target held when the trajectory arrived, from its arrival time (a
+  trajectory arriving after its first point's time starts in its segment); between points it interpolates linearly, or with a
   cubic Hermite spline when both points carry velocities; after the last point it holds it.
   Joints the trajectory does not name keep their target (partial goals). A new trajectory
   replaces the old one.
@@ -67,6 +68,7 @@ class TrajectoryFollower:
         start_s: float,
         hold: NDArray[np.float64],
         topic: str = '?',
+        now_s: float | None = None,
     ) -> None:
         """Load a trajectory.
 
@@ -79,6 +81,8 @@ class TrajectoryFollower:
             hold: Current target of every sim joint; the start of the first segment and the
                 value of joints the trajectory omits.
             topic: For error messages.
+            now_s: Arrival time: the first segment starts there (JTC's point before the
+                trajectory); None: at ``start_s``.
 
         Raises:
             SimError: Unknown joints, ragged points, times not increasing, or no points.
@@ -111,9 +115,10 @@ class TrajectoryFollower:
             pos[k + 1, cols] = row
             if have_vel:
                 vel[k + 1, cols] = np.asarray(vel_rows[k], dtype=np.float64)
-        # first segment starts at the held target when the trajectory starts
-        self._times = np.concatenate([[start_s], start_s + times])
-        if times[0] == 0.0:            # a point at t=0 replaces the implicit start point
+        # first segment starts at the held target when the trajectory arrives (or starts)
+        self._times = np.concatenate([[start_s if now_s is None else now_s], start_s + times])
+        late = times[0] == 0.0 if now_s is None else now_s >= start_s + times[0]
+        if late:                       # the first point's time has come: no implicit point
             self._times, pos, vel = self._times[1:], pos[1:], vel[1:]
         self._pos = pos
         self._vel = vel if have_vel else None

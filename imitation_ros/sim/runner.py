@@ -130,7 +130,7 @@ class SimRunner:
         hold = self.sim.target
         self.follower.set_trajectory(joint_names, times_s, positions, velocities,
                                      start_s=self.time_s if start_s is None else start_s,
-                                     hold=hold, topic=source)
+                                     hold=hold, topic=source, now_s=self.time_s)
         idx = [list(self.sim.joint_names).index(n) for n in joint_names]
         lo, hi = self.sim.lower_rad[idx], self.sim.upper_rad[idx]
         pts = np.asarray(positions, dtype=np.float64).reshape(len(times_s), len(idx))

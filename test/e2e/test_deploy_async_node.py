@@ -5,12 +5,15 @@ at 30 Hz): the node must keep commanding every period while the worker thread in
 Trajectory output is checked message by message, on what the probe received.
 
 Regressions pinned:
-- JointTrajectory: the profile's joint names; first point at time_from_start 0, then the rest
-  of the chunk on the control-period grid; every point inside the joint limits; no step
-  between points or between the commands of consecutive messages above the velocity cap;
+- JointTrajectory: the profile's joint names; stamped ahead (node period - 10 ms); first point at
+  time_from_start 0, then the chunk on the control-period grid up to the horizon; every point
+  inside the joint limits; no step between points above the velocity cap; what
+  JointTrajectoryController executes of the messages as received (deploy.jtc model, 100 Hz)
+  moves no joint faster than its cap in any cycle;
 - the node publishes many commands per forward pass (the tick does not wait for inference),
   reports latency, queue depth, seams and holds on /diagnostics;
-- the simulated arm follows.
+- the simulated arm follows;
+- ``~/enable`` false sends one one-point hold trajectory and then nothing.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import pytest
 from nodeproc import start_node as _start
 from nodeproc import stop_node as _stop
 
+from imitation_ros.deploy.jtc import TrajMsg, execute
 from imitation_ros.profile import load_profile
 from imitation_ros.resources import config_path
 
@@ -33,13 +37,14 @@ pytestmark = pytest.mark.e2e
 PROBE = r'''
 import json, sys, time
 from imitation_ros import graph
-from imitation_ros.graph import Node, msg_type, qos_profile, spin_once
+from imitation_ros.graph import Node, msg_type, qos_profile, spin_once, srv_type
 graph.init([sys.argv[0]])
 node = Node('policy_probe')
 trajs, states, diags = [], [], []
 
 def on_traj(m):
     trajs.append({'stamp': m.header.stamp.sec * 10**9 + m.header.stamp.nanosec,
+                  'recv': time.time_ns(),
                   'names': list(m.joint_names),
                   'tfs': [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9
                           for p in m.points],
@@ -60,7 +65,20 @@ node.create_subscription(msg_type('diagnostic_msgs/msg/DiagnosticArray'), '/diag
 end = time.monotonic() + float(sys.argv[1])
 while time.monotonic() < end:
     spin_once(node, timeout_sec=0.05)
-json.dump({'trajs': trajs, 'states': states, 'diags': diags}, open(sys.argv[2], 'w'))
+disabled_at = None
+if len(sys.argv) > 3:           # then ~/enable false: a hold trajectory, then silence
+    enable = node.create_client(srv_type('std_srvs/srv/SetBool'), '/policy/enable')
+    while not enable.service_is_ready():
+        spin_once(node, timeout_sec=0.05)
+    fut = enable.call_async(srv_type('std_srvs/srv/SetBool').Request(data=False))
+    while not fut.done():
+        spin_once(node, timeout_sec=0.01)
+    disabled_at = len(trajs)
+    end = time.monotonic() + float(sys.argv[3])
+    while time.monotonic() < end:
+        spin_once(node, timeout_sec=0.05)
+json.dump({'trajs': trajs, 'states': states, 'diags': diags, 'disabled_at': disabled_at},
+          open(sys.argv[2], 'w'))
 node.destroy_node()
 graph.try_shutdown()
 '''
@@ -102,18 +120,20 @@ def test_slow_policy_trajectory_every_period(
                     log=tmp_path / 'policy.log')
     try:
         out = tmp_path / 'probe.json'
-        probe = subprocess.run([python, '-c', PROBE, '14', str(out)], env=backends.probe_env,
-                               timeout=120, capture_output=True, text=True)
+        probe = subprocess.run([python, '-c', PROBE, '14', str(out), '2'],
+                               env=backends.probe_env, timeout=120, capture_output=True,
+                               text=True)
         assert probe.returncode == 0, probe.stderr
         seen = json.loads(out.read_text())
         logs = (tmp_path / 'policy.log').read_text()
         backends.expect_log(logs, 'policy_node')
         trajs = seen['trajs']
         assert len(trajs) > 30, f'policy published {len(trajs)} trajectories\n{logs[-3000:]}'
-        firsts = []
+        sent = []
         for m in trajs:
             assert m['names'] == list(profile.joint_names)
             assert m['stamp'] > 0 and m['tfs'][0] == 0.0
+            assert m['tfs'][-1] <= 0.2 + 1e-6                          # the horizon
             tfs, pos = np.array(m['tfs']), np.array(m['pos'])
             assert np.all(np.diff(tfs) > 0)
             assert np.allclose(tfs / period, np.round(tfs / period), atol=1e-4)
@@ -121,10 +141,19 @@ def test_slow_policy_trajectory_every_period(
             assert np.all(pos >= lower - 1e-9) and np.all(pos <= upper + 1e-9)
             gaps = np.diff(tfs)[:, None]
             assert np.all(np.abs(np.diff(pos, axis=0)) <= vel * gaps + 1e-6)
-            firsts.append(pos[0])
+            # arrival: published at stamp - delay (node period - 10 ms), delivered in 2 ms (the
+            # probe's own receive times include its scheduling on a loaded machine)
+            sent.append((m['stamp'] * 1e-9 - (period - 0.01) + 0.002,
+                         TrajMsg(tuple(m['names']), m['stamp'] * 1e-9, tfs, pos)))
         assert max(len(m['tfs']) for m in trajs) > 1, 'no message carried the rest of a chunk'
-        steps = np.abs(np.diff(np.array(firsts), axis=0))
-        assert np.all(steps <= vel * period + 1e-6), 'a command stepped over the velocity cap'
+        t0 = sent[0][0]
+        sent = [(a - t0, TrajMsg(msg.joint_names, msg.stamp_s - t0, msg.times_s,
+                                 msg.positions)) for a, msg in sent]
+        _, q = execute(profile.joint_names, sent[0][1].positions[0], sent, rate_hz=100.0,
+                       t_end_s=sent[-1][0] + 0.5)
+        speed = np.abs(np.diff(q, axis=0)) / 0.01
+        # 1e-3: time_from_start and stamps are whole nanoseconds
+        assert np.all(speed <= vel * (1 + 1e-3)), f'JTC would run {speed.max(0)} rad/s'
         diags = seen['diags']
         assert diags, f'no /diagnostics from the policy node\n{logs[-3000:]}'
         last = diags[-1]
@@ -139,6 +168,11 @@ def test_slow_policy_trajectory_every_period(
         assert len(states) > 100
         assert np.abs(states - states[0]).max() > 0.01, 'the arm did not follow'
         assert 'latency p50' in logs                               # the 1 Hz log line
+        # ~/enable false: the last message is a one-point hold, nothing new afterwards (at
+        # most the last tick's message and the hold were still in flight at the answer)
+        k = seen['disabled_at']
+        assert k is not None and len(trajs) - k <= 2, (k, len(trajs))
+        assert len(trajs[-1]['tfs']) == 1, trajs[-1]
     finally:
         _stop(policy)
         _stop(sim)
@@ -170,6 +204,7 @@ def test_process_worker_forward_every_period_and_child_ends_with_node(
                                   "'std_msgs/msg/Float64MultiArray'").replace(
             "'/arm_controller/joint_trajectory'", repr(profile.command.forward_topic)).replace(
             """    trajs.append({'stamp': m.header.stamp.sec * 10**9 + m.header.stamp.nanosec,
+                  'recv': time.time_ns(),
                   'names': list(m.joint_names),
                   'tfs': [p.time_from_start.sec + p.time_from_start.nanosec * 1e-9
                           for p in m.points],

@@ -52,6 +52,17 @@ def test_point_at_time_zero_replaces_start():
     assert f.sample(1.0)[0] == 4.0 and f.sample(5.0)[0] == 4.0
 
 
+def test_future_stamp_interpolates_from_arrival_like_jtc():
+    f = TrajectoryFollower(NAMES)
+    f.set_trajectory(['a', 'b', 'c'], [0.0, 1.0], [[1.0, 0, 0], [2.0, 0, 0]], None,
+                     start_s=2.0, hold=np.zeros(3), now_s=1.0)
+    assert f.sample(1.0)[0] == 0.0 and f.sample(1.5)[0] == pytest.approx(0.5)
+    assert f.sample(2.5)[0] == pytest.approx(1.5)
+    f.set_trajectory(['a', 'b', 'c'], [0.0, 1.0], [[1.0, 0, 0], [2.0, 0, 0]], None,
+                     start_s=2.0, hold=np.zeros(3), now_s=2.5)      # late: in its segment
+    assert f.sample(2.5)[0] == pytest.approx(1.5)
+
+
 @pytest.mark.parametrize(('names', 'times', 'pos', 'match'), [
     (['a', 'x'], [1.0], [[0.0, 0.0]], 'unknown'),
     (['a'], [2.0, 1.0], [[0.0], [0.0]], 'increasing'),
