@@ -47,7 +47,8 @@ def on_episode(m):
 def on_intervention(key):
     return lambda m: seen[key].append({'human': bool(m.human_in_control), 'source': m.source,
                                        'episode_index': int(m.episode_index), 'stamp': stamp(m)})
-EE, IE = msg_type('imitation_ros/msg/EpisodeEvent'), msg_type('imitation_ros/msg/InterventionEvent')
+EE = msg_type('imitation_ros/msg/EpisodeEvent')
+IE = msg_type('imitation_ros/msg/InterventionEvent')
 node.create_subscription(EE, '/episode_events', on_episode, qos_profile('reliable', 100))
 node.create_subscription(IE, '/intervention_events', on_intervention('recorded'),
                          qos_profile('reliable', 100))

@@ -56,3 +56,37 @@ def test_own_types_hash_and_dds_name(name: str) -> None:
     assert runtime.type_hash(full) == want           # what Publisher/Subscription advertise
     assert wire.dds_type_name(full) == f'imitation_ros::msg::dds_::{name}_'
     assert runtime.msg_class(full)._type == full
+
+
+def test_rclpy_msg_type_says_when_messages_were_not_generated(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On rclpy, ``imitation_ros/msg/*`` needs the classes a colcon build generates; the source
+    tree (what this test imports) has none, and the error says what to do."""
+    import importlib
+    import sys
+    import types
+
+    fake = {name: types.ModuleType(name) for name in (
+        'rclpy', 'rclpy.executors', 'rclpy.signals', 'rclpy.node', 'rclpy.qos')}
+    for attr in ('try_shutdown', 'spin', 'spin_once', 'spin_until_future_complete', 'ok',
+                 'init'):
+        setattr(fake['rclpy'], attr, lambda *a, **k: None)
+    fake['rclpy.executors'].ExternalShutdownException = Exception
+    fake['rclpy.executors'].SingleThreadedExecutor = object
+    fake['rclpy.signals'].SignalHandlerOptions = object
+    fake['rclpy.node'].Node = object
+    for attr in ('DurabilityPolicy', 'HistoryPolicy', 'QoSProfile', 'ReliabilityPolicy'):
+        setattr(fake['rclpy.qos'], attr, object)
+    for name, mod in fake.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    monkeypatch.delitem(sys.modules, 'imitation_ros.graph.rclpy_backend', raising=False)
+    backend = importlib.import_module('imitation_ros.graph.rclpy_backend')
+    try:
+        from imitation_ros.errors import GraphError
+
+        with pytest.raises(GraphError, match=r'no generated rclpy class.*colcon build'):
+            backend.msg_type('imitation_ros/msg/EpisodeEvent')
+        with pytest.raises(GraphError, match='not available in this ROS 2 install'):
+            backend.msg_type('no_such_pkg/msg/X')
+    finally:
+        sys.modules.pop('imitation_ros.graph.rclpy_backend', None)
