@@ -12,9 +12,9 @@ such an early tick moves at most the step cap scaled by the time since the last 
 Services: ``~/take_over`` (std_srvs/SetBool: true = the person commands), ``~/reset``
 (std_srvs/Trigger: new episode, control back to the policy). Publishes ``~/human_in_control``
 (std_msgs/Bool, latched; the recorder follows it and writes ``InterventionEvent`` records
-into the bag -- only standard interfaces on the graph, so rclpy and the DDS backend behave
-the same) and ``/diagnostics`` at 1 Hz (interventions, time under expert control, handover
-latency, the trigger of the last switch). When control returns, it calls the policy node's
+into the bag -- a standard interface, so rclpy and the DDS backend behave the same) and
+``/diagnostics`` at 1 Hz (interventions, time under expert control, handover latency, the
+trigger of the last switch). When control returns, it calls the policy node's
 ``~/reset`` (``policy_reset_service``) so its chunks restart.
 
 Each change of control is also published as ``imitation_ros/msg/InterventionEvent`` on
