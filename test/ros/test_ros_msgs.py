@@ -37,10 +37,20 @@ def _rihs01(name: str) -> str:
 
 
 def _advertised_hashes(env: dict[str, str], topic: str) -> list[str]:
-    """``Topic type hash`` of each publisher in ``ros2 topic info -v`` (none on Humble)."""
-    out = ros2(env, 'topic', 'info', '-v', topic, '--no-daemon').stdout
-    pubs = out.split('Subscription count')[0]
-    return re.findall(r'Topic type hash:\s*(RIHS01_[0-9a-f]+)', pubs)
+    """``Topic type hash`` of each publisher in ``ros2 topic info -v`` (none on Humble).
+
+    ``topic info`` discovers the graph for half a second on its own: asked again a few times
+    until it lists a publisher.
+    """
+    found: list[str] = []
+    for _ in range(5):
+        out = ros2(env, 'topic', 'info', '-v', topic, check=False).stdout
+        pubs = out.split('Subscription count')[0]
+        found = re.findall(r'Topic type hash:\s*(RIHS01_[0-9a-f]+)', pubs)
+        if 'Publisher count: 0' not in pubs and 'Publisher count' in pubs:
+            return found
+        time.sleep(1.0)
+    return found
 
 
 def _events(text: str) -> list[tuple[int, str, str]]:
