@@ -5,7 +5,9 @@ advertises it (USER_DATA ``typehash=``); the DDS backend advertises rosbags' ``h
 of the same definition. No rosidl here, so pinned instead:
 - rosbags' hash equals the one ROS 2 itself wrote into the reference bags
   (``type_description_hash`` of every topic of ``test/data/realbags``: headers, strings,
-  numeric sequences, nested types -- every field kind ``msg/`` uses);
+  numeric sequences, nested types -- every field kind ``msg/`` uses; a type with constants,
+  like ``EpisodeEvent``'s START/STOP/DISCARD, is pinned against real rclpy by
+  ``test_graph_param_services``: ``ListParameters_Request`` has ``DEPTH_RECURSIVE``);
 - the typestore of the suite registers ``msg/`` exactly as the files say: its hash of
   ``EpisodeEvent`` / ``InterventionEvent`` equals rosbags' hash of the .msg text, and the DDS
   type name is ``imitation_ros::msg::dds_::<Name>_``.
