@@ -75,14 +75,19 @@ topics = ('/episode_events', '/intervention_events', '/dagger/intervention_event
 while time.monotonic() < end and not all(node.count_publishers(t) for t in topics):
     spin(0.1)
 spin(1.0)
+def until(pred, seconds=20.0):     # each step waits for what it causes (loaded machines)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not pred():
+        spin_once(node, timeout_sec=0.02)
 call(Trigger, '/recorder/start_episode')
-spin(0.5)
+until(lambda: len(seen['episode']) >= 1 and len(seen['recorded']) >= 1)
 call(SetBool, '/dagger/take_over', True)
-spin(0.5)
+until(lambda: len(seen['recorded']) >= 2 and len(seen['gate']) >= 1)
 call(SetBool, '/dagger/take_over', False)
-spin(0.5)
+until(lambda: len(seen['recorded']) >= 3 and len(seen['gate']) >= 2)
 call(SetBool, '/recorder/stop_episode', True)
-spin(1.5)
+until(lambda: len(seen['episode']) >= 2)
+spin(1.0)                               # nothing more may arrive
 for t in topics:
     seen['endpoints'][t] = [(e.topic_type, e.topic_type_hash)
                             for e in node.get_publishers_info_by_topic(t)]
