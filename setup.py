@@ -1,4 +1,8 @@
-"""ament_python package ``imitation_ros``; the same file serves ``pip install``."""
+"""``pip install`` of ``imitation_ros`` (no ROS, no CMake, no generated message classes).
+
+``colcon build`` uses CMakeLists.txt (ament_cmake + rosidl) instead; both install the same
+executables and share/ files (test/unit/test_package_ros_layout.py compares them).
+"""
 from glob import glob
 
 from setuptools import find_packages, setup

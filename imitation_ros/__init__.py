@@ -10,6 +10,8 @@ Rooms (sub-packages) and who may import whom:
 * ``record``, ``data``, ``learn``, ``sim``: ROS-free cores.
 * ``nodes``: thin executables wiring ``graph`` to the cores.
 * ``cli``: the ``imitation-ros`` command line; never imports ``graph``.
+* ``msg``: not in the source tree: the message classes rosidl generates from ``msg/`` in a
+  ``colcon build`` (CMakeLists.txt), used by the rclpy backend only.
 """
 from __future__ import annotations
 

@@ -1,11 +1,14 @@
 """rclpy backend: thin re-exports of rclpy's documented API (used when ROS 2 is sourced).
 
 ``msg_type('sensor_msgs/msg/JointState')`` imports ``sensor_msgs.msg`` and returns
-``JointState``; ``srv_type`` does the same for ``pkg.srv``. Nothing here runs without rclpy.
+``JointState``; ``srv_type`` does the same for ``pkg.srv``. The package's own types
+(``imitation_ros/msg/EpisodeEvent``) are the rosidl-generated classes of a ``colcon build``;
+without them ``msg_type`` raises ``GraphError`` saying so. Nothing here runs without rclpy.
 """
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import rclpy
@@ -41,12 +44,26 @@ def init(args: list[str] | None = None, *, own_signals: bool = False, **kwargs: 
     rclpy.init(args=args, **kwargs)
 
 
+#: This package's own interfaces (``msg/``): rosidl generates ``imitation_ros.msg`` only in a
+#: ``colcon build`` (ament_cmake, CMakeLists.txt), never in a pip install or a source checkout.
+OWN_PACKAGE = 'imitation_ros'
+
+
 def _import(pkg: str, kind: str, name: str) -> Any:
     try:
         module = importlib.import_module(f'{pkg}.{kind}')
         return getattr(module, name)
     except (ImportError, AttributeError) as err:
-        msg = f'type {pkg}/{kind}/{name} is not available in this ROS 2 install: {err}'
+        if pkg == OWN_PACKAGE:
+            import imitation_ros
+
+            where = os.path.dirname(imitation_ros.__file__)
+            msg = (f'type {pkg}/{kind}/{name} has no generated rclpy class: the imitation_ros '
+                   f'imported from {where} was not built by colcon with its messages (a '
+                   f'source checkout on PYTHONPATH or a pip install); build the package in a '
+                   f'ROS 2 workspace (colcon build) and source install/setup.bash ({err})')
+        else:
+            msg = f'type {pkg}/{kind}/{name} is not available in this ROS 2 install: {err}'
         raise GraphError(msg) from err
 
 
@@ -69,8 +86,6 @@ def srv_type(name: str) -> Any:
 
 def version() -> str:
     """Return a description of the backend for the init log line."""
-    import os
-
     return os.environ.get('ROS_DISTRO', 'unknown distro')
 
 

@@ -12,10 +12,17 @@ such an early tick moves at most the step cap scaled by the time since the last 
 Services: ``~/take_over`` (std_srvs/SetBool: true = the person commands), ``~/reset``
 (std_srvs/Trigger: new episode, control back to the policy). Publishes ``~/human_in_control``
 (std_msgs/Bool, latched; the recorder follows it and writes ``InterventionEvent`` records
-into the bag -- only standard interfaces on the graph, so rclpy and the DDS backend behave
-the same) and ``/diagnostics`` at 1 Hz (interventions, time under expert control, handover
-latency, the trigger of the last switch). When control returns, it calls the policy node's
+into the bag -- a standard interface, so rclpy and the DDS backend behave the same) and
+``/diagnostics`` at 1 Hz (interventions, time under expert control, handover latency, the
+trigger of the last switch). When control returns, it calls the policy node's
 ``~/reset`` (``policy_reset_service``) so its chunks restart.
+
+Each change of control is also published as ``imitation_ros/msg/InterventionEvent`` on
+``~/intervention_events`` (reliable; ``source`` = the trigger, ``episode_index`` = the episode
+counted by ``~/reset``), for ``ros2 topic echo`` and ``ros2 bag record``. It is not the
+recorder's ``/intervention_events`` (the records the recorder derives from
+``~/human_in_control``), so a recorder never gets the same record twice. On rclpy this needs the
+generated classes of a ``colcon build``; without them the node says so once and runs on.
 """
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ import numpy as np
 
 from imitation_ros.dagger import DaggerCore, GateSafety
 from imitation_ros.dagger.config import DaggerNodeConfig
-from imitation_ros.errors import ImitationRosError
+from imitation_ros.errors import GraphError, ImitationRosError
 from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
 from imitation_ros.messages.codecs import joint_vector, set_stamp
 from imitation_ros.profile import load_profile
@@ -75,6 +82,7 @@ class DaggerNode(Node):
         if 'joy' in cfg.triggers:
             self.create_subscription(Joy, cfg.joy_topic, self._on_joy, qos_profile('reliable', 10))
         self.ctl_pub = self.create_publisher(Bool, '~/human_in_control', qos_profile('latched'))
+        self.event_pub = self._intervention_publisher()
         self.diag = self.create_publisher(DiagnosticArray, '/diagnostics', qos_profile('reliable'))
         self.create_service(SetBool, '~/take_over', self._on_take_over)
         self.create_service(Trigger, '~/reset', self._on_reset)
@@ -136,6 +144,7 @@ class DaggerNode(Node):
         if res.event is not None:
             self.last_source = res.event.source
             self._publish_control(res.human)
+            self._publish_intervention(res.human, res.event.source, res.event.t_s)
             self.get_logger().info(
                 f'{"person" if res.human else "policy"} in control ({res.event.source}); '
                 f'latency {1000 * (res.latency_s or 0.0):.1f} ms')
@@ -164,6 +173,25 @@ class DaggerNode(Node):
         msg.data = bool(human)
         self.ctl_pub.publish(msg)
 
+    def _intervention_publisher(self) -> Any:
+        """``~/intervention_events`` publisher, or None without the generated classes (rclpy)."""
+        try:
+            cls = msg_type('imitation_ros/msg/InterventionEvent')
+        except GraphError as err:
+            self.get_logger().warning(f'~/intervention_events not published: {err}')
+            return None
+        return self.create_publisher(cls, '~/intervention_events', qos_profile('reliable', 100))
+
+    def _publish_intervention(self, human: bool, source: str, t_s: float) -> None:
+        if self.event_pub is None:
+            return
+        msg = self.event_pub.msg_type()
+        set_stamp(msg.header, int(t_s * NS))
+        msg.human_in_control = bool(human)
+        msg.episode_index = int(self.episode)
+        msg.source = str(source)
+        self.event_pub.publish(msg)
+
     def _on_take_over(self, request: Any, response: Any) -> Any:
         self.core.on_service(bool(request.data), self._now())
         self._tick()          # act on the request at once
@@ -173,10 +201,13 @@ class DaggerNode(Node):
 
     def _on_reset(self, request: Any, response: Any) -> Any:
         del request
+        was_human = bool(self.core.gate.human)
         self.core.reset()
         self.episode += 1
         self.last_source = 'reset'
         self._publish_control(False)
+        if was_human:
+            self._publish_intervention(False, 'reset', self._now())
         response.success, response.message = True, f'episode {self.episode}: policy in control'
         return response
 

@@ -7,6 +7,16 @@ of the robot profile with ``raw=True`` (CDR bytes, never deserialized), QoS per
 the task text; ``intervention_topic`` (Bool, latched: a DAgger gate's control state)
 becomes ``InterventionEvent`` records in the bag. Publishes ``~/status`` (String, JSON) and
 ``/diagnostics`` at ``status_period_s``. The bag is closed in ``destroy_node`` (SIGINT / SIGTERM).
+
+The records the recorder writes itself are also published live, the same bytes on the same
+topic as in the bag (reliable, volatile; so ``ros2 topic echo /episode_events`` shows them and
+``ros2 bag play`` of the bag replays them the same way): ``/episode_events``
+(``imitation_ros/msg/EpisodeEvent``) and, with ``intervention_topic`` set,
+``/intervention_events`` (``imitation_ros/msg/InterventionEvent``). The recorder never
+subscribes to these two topics (``plan_topics`` refuses them in a profile), so it cannot record
+its own publication. On rclpy the generated classes (``imitation_ros.msg``, built by
+``colcon build``) are needed; without them (a source checkout on ``PYTHONPATH``) the records
+still go into the bag and the node says once why they are not published.
 """
 from __future__ import annotations
 
@@ -16,11 +26,17 @@ import time
 from functools import partial
 from typing import Any
 
-from imitation_ros.errors import ImitationRosError, RecordError
+from imitation_ros.errors import GraphError, ImitationRosError, RecordError
 from imitation_ros.graph import Node, declare_config, msg_type, qos_profile, run, srv_type
 from imitation_ros.profile import load_profile
 from imitation_ros.record import RecorderConfig, RecordingSession, socket_buffer_warning
 from imitation_ros.record.keyboard import HELP, KeyReader
+from imitation_ros.record.session import (
+    EVENT_TYPE,
+    EVENTS_TOPIC,
+    INTERVENTION_TOPIC,
+    INTERVENTION_TYPE,
+)
 from imitation_ros.resources import resolve_config
 
 String = msg_type('std_msgs/msg/String')
@@ -61,6 +77,8 @@ class RecorderNode(Node):
             self._status_pub = self.create_publisher(String, '~/status', qos_profile('reliable'))
             self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
                                                    qos_profile('reliable'))
+            self._record_pubs = self._record_publishers(cfg)
+            self._session.on_record = self._publish_record
             self.create_timer(min(0.1, cfg.flush_period_s / 2), self._tick)
             self.create_timer(cfg.status_period_s, self._publish_status)
         except Exception:                     # no node to destroy: close the bag here
@@ -78,6 +96,27 @@ class RecorderNode(Node):
 
     def _now(self) -> int:
         return self.get_clock().now().nanoseconds
+
+    def _record_publishers(self, cfg: RecorderConfig) -> dict[str, Any]:
+        """Publishers of the records the session writes itself (topic and QoS as in the bag)."""
+        wanted = [(EVENTS_TOPIC, EVENT_TYPE)]
+        if cfg.intervention_topic:
+            wanted.append((INTERVENTION_TOPIC, INTERVENTION_TYPE))
+        pubs = {}
+        for topic, mtype in wanted:
+            try:
+                cls = msg_type(mtype)
+            except GraphError as err:
+                self.get_logger().warning(f'{topic}: written into the bag, not published live: '
+                                          f'{err}')
+                continue
+            pubs[topic] = self.create_publisher(cls, topic, qos_profile('reliable', 100))
+        return pubs
+
+    def _publish_record(self, topic: str, data: bytes) -> None:
+        pub = self._record_pubs.get(topic)
+        if pub is not None:
+            pub.publish(data)         # the CDR written into the bag (rclpy: publish_raw)
 
     def _choose_qos(self) -> dict[str, str]:
         """QoS per topic; ``auto`` topics wait up to 1 s for their publishers to be discovered.

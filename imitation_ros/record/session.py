@@ -9,7 +9,9 @@ Bag layout (one bag per session, ``<output_dir>/<prefix>_<YYYYmmdd_HHMMSS>/``):
 * every profile topic (state, action, cameras, extras, the Joy topic if mapped) with its
   type and message definition, log time = receive time;
 * ``/episode_events`` (``imitation_ros/msg/EpisodeEvent``): START, then STOP (success flag)
-  or DISCARD (reason) for every episode, stamped with the event time;
+  or DISCARD (reason) for every episode, stamped with the event time. Each record the session
+  writes itself (this one and ``/intervention_events``) also goes to ``on_record``, so the
+  node publishes the same bytes live on the topic of that name;
 * ``/intervention_events`` (``imitation_ros/msg/InterventionEvent``), when the recorder
   follows a DAgger gate's control stream (``intervention_topic``, ``std_msgs/Bool``, latched:
   true while a person commands): one record at each episode's START with the state in force
@@ -255,6 +257,10 @@ class RecordingSession:
         self._closed = False
         self.human_in_control: bool | None = None     # the gate's state (None: never heard)
         self.intervention_records = 0
+        #: Called with ``(topic, cdr)`` after each record the session writes itself
+        #: (``/episode_events``, ``/intervention_events``): the node publishes the same bytes
+        #: live. An exception it raises is logged, never stops recording.
+        self.on_record: Callable[[str, bytes], None] | None = None
 
     # ---------------------------------------------------------------- lifecycle
     def open(self, now_ns: int, qos: dict[str, Kind] | None = None) -> Path:
@@ -378,10 +384,21 @@ class RecordingSession:
         assert self.bag is not None and self.human_in_control is not None
         if not self.bag.has_topic(INTERVENTION_TOPIC):
             self.bag.add_topic(INTERVENTION_TOPIC, INTERVENTION_TYPE, qos='reliable')
-        self.bag.write(INTERVENTION_TOPIC, t_ns, intervention_event_cdr(
-            t_ns, self.human_in_control, max(self.episode_index, 0),
-            self.cfg.intervention_topic))
+        data = intervention_event_cdr(t_ns, self.human_in_control, max(self.episode_index, 0),
+                                      self.cfg.intervention_topic)
+        self.bag.write(INTERVENTION_TOPIC, t_ns, data)
         self.intervention_records += 1
+        self._announce(INTERVENTION_TOPIC, data)
+
+    def _announce(self, topic: str, data: bytes) -> None:
+        """Hand a record the session wrote to ``on_record`` (live publication)."""
+        if self.on_record is None:
+            return
+        try:
+            self.on_record(topic, data)
+        except Exception as err:  # noqa: BLE001 - live publication must not stop recording
+            self._pending_notices.append(
+                Notice('warn', f'{topic}: record written, live publication failed: {err}'))
 
     def _fail_write(self, t_ns: int, err: OSError) -> None:
         self.refuse_reason = f'cannot write to the bag: {err.strerror or err}'
@@ -489,9 +506,10 @@ class RecordingSession:
 
     def _event(self, now_ns: int, kind: int, *, success: bool, reason: str) -> None:
         assert self.bag is not None
-        self.bag.write(EVENTS_TOPIC, now_ns, episode_event_cdr(
-            now_ns, kind, self.episode_index, success=success, task=self._ep_task,
-            reason=reason))
+        data = episode_event_cdr(now_ns, kind, self.episode_index, success=success,
+                                 task=self._ep_task, reason=reason)
+        self.bag.write(EVENTS_TOPIC, now_ns, data)
+        self._announce(EVENTS_TOPIC, data)
 
     # ---------------------------------------------------------------- timer
     def tick(self, now_ns: int) -> list[Notice]:

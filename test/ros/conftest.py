@@ -1,9 +1,11 @@
 """Fixtures of the ``ros`` tests: a colcon workspace holding this package, and its processes.
 
-``ros_ws`` (once per session) copies the package (the files ``setup.py`` installs) into
-``<tmp>/ws/src/imitation_ros`` and runs ``colcon build`` there with the sourced ROS 2's colcon.
-The installed executables then start with colcon's interpreter (the shebang it writes:
-``/usr/bin/python3`` with a Debian/Ubuntu ROS 2, or the interpreter colcon runs on) and find the project's own
+``ros_ws`` (once per session) copies the package (``CMakeLists.txt``, ``package.xml``, the
+Python package, ``msg/``, ``launch/``, ``config/``; ``setup.py`` too, which colcon ignores for an
+ament_cmake package) into ``<tmp>/ws/src/imitation_ros`` and runs ``colcon build`` there with
+the sourced ROS 2's colcon (rosidl generates the message type support). The installed
+executables then start with the Python that build found (the shebang CMakeLists.txt writes:
+``/usr/bin/python3`` with a Debian/Ubuntu ROS 2) and find the project's own
 dependencies (numpy, rosbags, mujoco, torch, lerobot, cyclonedds) because ``ws_env`` appends
 the project venv's site-packages to ``PYTHONPATH`` -- after the workspace and ROS entries, so
 the installed ``imitation_ros`` and ROS's packages win; the README gives the same recipe.
@@ -25,8 +27,8 @@ from pathlib import Path
 import pytest
 from rostools import ROOT, Proc
 
-PACKAGE_FILES = ('imitation_ros', 'launch', 'config', 'msg', 'resource', 'setup.py',
-                 'setup.cfg', 'package.xml')
+PACKAGE_FILES = ('imitation_ros', 'launch', 'config', 'msg', 'resource', 'CMakeLists.txt',
+                 'setup.py', 'setup.cfg', 'package.xml')
 VENV_SITE = sysconfig.get_paths()['purelib']
 
 

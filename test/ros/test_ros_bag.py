@@ -3,7 +3,9 @@
 Regressions pinned:
 - ``ros2 bag play`` of a bag written by our recorder: ``ros2 topic echo`` receives its joint
   states, and our recorder_node (rclpy, from the colcon workspace) records the replay into a
-  new bag holding >= 90 % of the replayed joint states and camera frames inside the episode;
+  new bag holding >= 90 % of the replayed joint states and camera frames inside the episode,
+  and only its own two episode events (the replayed ``/episode_events`` are not recorded again;
+  ``test_ros_msgs`` checks that ``ros2 topic echo`` shows the replayed ones);
 - ``ros2 bag record`` of the topics our sim_node and expert_node publish, then
   ``imitation-ros convert`` of that bag: one episode (a plain rosbag2 bag is one episode)
   with frames of the profile's features.
@@ -67,6 +69,10 @@ def test_bag_play_of_recorder_bag(ws_env: dict[str, str], tmp_path: Path, procs)
     assert 'shoulder_pan' in echo.text(), echo.text()[-2000:] + play.stderr[-2000:]
     got = _info(ws_env, _only_bag(out))
     assert got['closed'] and [e['kept'] for e in got['episodes']] == [True], got
+    # the player republished the source bag's /episode_events (EpisodeEvent type support from
+    # the colcon build); the recorder does not record that topic, only writes its own START/STOP
+    assert src_info['topics']['/episode_events']['count'] == 2, src_info
+    assert got['topics']['/episode_events']['count'] == 2, got
     for topic in ('/joint_states', '/camera/color/image_raw'):
         sent = src_info['topics'][topic]['count']
         kept = got['topics'][topic]['count']

@@ -65,7 +65,7 @@ def test_colcon_build_and_installed_executables(ros_ws: dict, ws_env: dict[str, 
     interpreter = shebang[2:].strip()
     assert Path(interpreter).is_file(), shebang
     probe = subprocess.run(
-        [interpreter, '-c', 'import imitation_ros, torch, lerobot, rclpy; '
+        [interpreter, '-c', 'import imitation_ros, imitation_ros.msg, torch, lerobot, rclpy; '
          'print(imitation_ros.__file__)'], env=ws_env, capture_output=True, text=True,
         timeout=120, check=False, cwd=NEUTRAL_CWD)
     assert probe.returncode == 0, probe.stderr[-3000:]

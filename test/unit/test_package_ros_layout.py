@@ -1,10 +1,18 @@
 """What `colcon build` / `ros2 run` / `ros2 launch` under ROS 2 (Jazzy, Humble) need, checked
 statically: no ROS 2 is installed here, so nothing imports rclpy or launch.
 
-* setup.py installs launch/, config/, msg/, package.xml and the ament index marker, and every
-  node module is a console script with a ``main``; setup.cfg puts scripts in lib/<pkg>.
-* package.xml is format 3, ament_python, and every dependency is a known ROS package or
-  rosdep key.
+* setup.py (``pip install``) installs launch/, config/, msg/, package.xml and the ament index
+  marker, and every node module is a console script with a ``main``; setup.cfg puts scripts in
+  lib/<pkg>.
+* CMakeLists.txt (``colcon build``, ament_cmake) generates every msg/*.msg with rosidl, installs
+  the hand-written modules after the generator (and never calls ament_python_install_package
+  for the package a second time), a launcher in lib/<pkg> for every console script of
+  setup.py (same function), and launch/, config/, msg/; the source tree has no
+  ``imitation_ros/msg`` (the generated subpackage's name). Checked statically, and by a
+  configure + install with stand-ins for the ament/rosidl CMake packages when cmake exists.
+* package.xml is format 3, ament_cmake with the rosidl build/exec dependencies, in
+  ``rosidl_interface_packages``, depends on no RMW, and every dependency is a known ROS
+  package or rosdep key.
 * The package parses as Python 3.10 (Humble) and uses no 3.11+ stdlib names.
 * Launch files use only the launch API subset that ``imitation_ros.cli.launcher`` stands in
   for, and no '' launch-argument default (launch_ros parses it as YAML None and fails).
@@ -18,6 +26,7 @@ import ast
 import dataclasses
 import importlib
 import importlib.util
+import os
 import re
 import runpy
 import shutil
@@ -45,6 +54,7 @@ KNOWN_DEPENDS = {
     'ament_index_python', 'rmw_cyclonedds_cpp', 'ros2launch', 'ros2bag', 'rosbag2_storage_mcap',
     'python3-numpy', 'python3-yaml', 'python3-opencv', 'python3-tqdm', 'python3-matplotlib',
     'python3-pytest', 'ament_copyright', 'ament_flake8', 'ament_pep257', 'ament_lint_auto',
+    'ament_cmake', 'ament_cmake_python', 'rosidl_default_generators', 'rosidl_default_runtime',
 }
 # Names that exist only from Python 3.11 on (or 3.12), as attributes, names or imports.
 PY311_NAMES = {
@@ -112,6 +122,133 @@ def test_setup_installs_share_files_and_node_scripts(monkeypatch: pytest.MonkeyP
         assert any(isinstance(n, ast.FunctionDef) and n.name == 'main' for n in tree.body), path
 
 
+def _cmake_text() -> str:
+    """CMakeLists.txt without its comments (whole-line and trailing `` # ...``)."""
+    lines = (re.sub(r'\s+#\s.*$', '', ln) for ln in
+             (ROOT / 'CMakeLists.txt').read_text(encoding='utf-8').splitlines())
+    return '\n'.join(ln for ln in lines if not ln.lstrip().startswith('#'))
+
+
+def _console_scripts(kw: dict[str, Any]) -> dict[str, str]:
+    return dict(re.match(r'\s*([\w-]+)\s*=\s*(\S+)', e).groups()
+                for e in kw['entry_points']['console_scripts'])
+
+
+def test_cmake_installs_what_setup_py_installs(monkeypatch: pytest.MonkeyPatch) -> None:
+    kw = _setup_kwargs(monkeypatch)
+    text = _cmake_text()
+    # one launcher per console script, calling the same function
+    block = re.search(r'set\(IMITATION_ROS_EXECUTABLES\s(.*?)\)', text, re.S)
+    assert block, 'CMakeLists.txt: no set(IMITATION_ROS_EXECUTABLES ...)'
+    launchers = dict(re.findall(r'"([\w-]+)=([\w.]+:\w+)"', block.group(1)))
+    assert launchers == _console_scripts(kw)
+    assert 'install(PROGRAMS "${_launcher_dir}/${_name}" DESTINATION lib/${PROJECT_NAME})' in text
+    # every msg/*.msg generated; its package dependencies are <depend>s of package.xml
+    gen = re.search(r'rosidl_generate_interfaces\(\$\{PROJECT_NAME\}(.*?)\)', text, re.S)
+    assert gen, 'CMakeLists.txt: no rosidl_generate_interfaces(${PROJECT_NAME} ...)'
+    assert sorted(re.findall(r'"(msg/\w+\.msg)"', gen.group(1))) == sorted(
+        f'msg/{p.name}' for p in (ROOT / 'msg').glob('*.msg'))
+    deps = gen.group(1).split('DEPENDENCIES', 1)[1].split()
+    depends = [e.text for e in ET.parse(ROOT / 'package.xml').getroot().findall('depend')]
+    assert deps and set(deps) <= set(depends), (deps, depends)
+    # share/: the folders setup.py installs, with the same file patterns
+    data = {dest: files for dest, files in kw['data_files']}
+    for folder, pattern in (('launch', '*.launch.py'), ('config', '*.yaml'), ('msg', '*.msg')):
+        rule = (f'install(DIRECTORY {folder} DESTINATION share/${{PROJECT_NAME}} '
+                f'FILES_MATCHING PATTERN "{pattern}")')
+        assert rule in text, f'CMakeLists.txt lacks {rule}'
+        assert sorted(data[f'share/{PKG}/{folder}']) == sorted(
+            p.relative_to(ROOT).as_posix() for p in (ROOT / folder).glob(pattern))
+    # the Python package: after the generator (our __init__.py wins), no second
+    # ament_python_install_package (fails on Humble/Jazzy, ros2/rosidl_python#141)
+    assert 'ament_python_install_package' not in text
+    py_rule = text.index('DIRECTORY "${PROJECT_NAME}/"')
+    assert text.index('rosidl_generate_interfaces(') < py_rule
+    assert text.rstrip().endswith('ament_package()')
+    assert not (ROOT / PKG / 'msg').exists(), f'{PKG}/msg is the generated subpackage\'s name'
+
+
+# Stand-ins for the ament/rosidl CMake packages: just what CMakeLists.txt calls, installing what
+# the real ones install for it (rosidl_generator_py: the package's empty __init__.py and msg/).
+_STUBS = {
+    'ament_cmake': """
+macro(ament_export_dependencies)
+endmacro()
+macro(ament_package)
+  install(FILES package.xml DESTINATION share/${PROJECT_NAME})
+  file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/marker" "")
+  install(FILES "${CMAKE_CURRENT_BINARY_DIR}/marker"
+    DESTINATION share/ament_index/resource_index/packages RENAME ${PROJECT_NAME})
+endmacro()
+""",
+    'ament_cmake_python': """
+function(ament_get_python_install_dir var)
+  set(${var} "lib/site-packages" PARENT_SCOPE)
+endfunction()
+""",
+    'rosidl_default_generators': """
+function(rosidl_generate_interfaces target)
+  set(out "${CMAKE_CURRENT_BINARY_DIR}/rosidl_generator_py/${target}")
+  file(WRITE "${out}/__init__.py" "")
+  file(WRITE "${out}/msg/__init__.py" "GENERATED = True\n")
+  install(DIRECTORY "${out}/" DESTINATION lib/site-packages/${target})
+endfunction()
+""",
+    'std_msgs': '',
+}
+
+
+def test_cmake_install_layout_with_stand_ins(tmp_path: Path) -> None:
+    """Configure + install CMakeLists.txt against stand-ins: the layout colcon would install."""
+    if not (shutil.which('cmake') and shutil.which('cc') and shutil.which('c++')):
+        pytest.skip('cmake or a C/C++ compiler is not installed (the static test still ran)')
+    import subprocess
+
+    for name, body in _STUBS.items():
+        cfg = tmp_path / 'stubs' / 'share' / name / 'cmake' / f'{name}Config.cmake'
+        cfg.parent.mkdir(parents=True)
+        cfg.write_text(body)
+    build, prefix = tmp_path / 'build', tmp_path / 'install'
+    build.mkdir()
+    for cmd in (['cmake', str(ROOT), f'-DCMAKE_PREFIX_PATH={tmp_path / "stubs"}',
+                 f'-DCMAKE_INSTALL_PREFIX={prefix}', f'-DPython3_EXECUTABLE={sys.executable}'],
+                ['cmake', '--install', '.']):
+        res = subprocess.run(cmd, cwd=build, capture_output=True, text=True, timeout=300,
+                             check=False)
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    site = prefix / 'lib' / 'site-packages' / PKG
+    assert (site / '__init__.py').read_text() == (ROOT / PKG / '__init__.py').read_text()
+    assert (site / 'msg' / '__init__.py').read_text() == 'GENERATED = True\n'
+    assert (site / 'nodes' / 'recorder_node.py').is_file()
+    share = prefix / 'share' / PKG
+    for folder, pattern in (('launch', '*.launch.py'), ('config', '*.yaml'), ('msg', '*.msg')):
+        assert sorted(p.name for p in (share / folder).iterdir()) == sorted(
+            p.name for p in (ROOT / folder).glob(pattern)), folder
+    assert (share / 'package.xml').is_file()
+    assert (prefix / 'share' / 'ament_index' / 'resource_index' / 'packages' / PKG).is_file()
+    scripts = _console_scripts({'entry_points': {'console_scripts': [
+        f'{n} = {PKG}.nodes.{n}:main' for n in (p.stem for p in NODE_FILES)]}})
+    exes = {p.name: p for p in (prefix / 'lib' / PKG).iterdir()}
+    assert set(exes) == {*scripts, 'imitation-ros'}
+    for name, target in scripts.items():
+        text = exes[name].read_text()
+        module, func = target.split(':')
+        assert text.startswith(f'#!{sys.executable}\n') and f'from {module} import {func}' \
+            in text, text
+        assert exes[name].stat().st_mode & 0o111, f'{name} is not executable'
+    env = {**os.environ, 'PYTHONPATH': str(prefix / 'lib' / 'site-packages'),
+           'IMITATION_ROS_SHARE': ''}
+    res = subprocess.run([str(exes['imitation-ros']), '--help'], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0 and res.stdout.startswith('usage: imitation-ros'), res.stderr
+    res = subprocess.run([sys.executable, '-c', 'import imitation_ros, imitation_ros.msg; '
+                          'from imitation_ros.resources import share_dir; '
+                          'print(imitation_ros.__file__, share_dir())'], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == [str(site / '__init__.py'), str(share)]
+
+
 def test_setup_cfg_puts_scripts_where_ros2_run_looks() -> None:
     cfg = ConfigParser()
     cfg.read(ROOT / 'setup.cfg')
@@ -119,11 +256,21 @@ def test_setup_cfg_puts_scripts_where_ros2_run_looks() -> None:
     assert cfg.get('install', 'install_scripts') == f'$base/lib/{PKG}'
 
 
-def test_package_xml_format3_ament_python_known_depends() -> None:
+def test_package_xml_format3_ament_cmake_known_depends() -> None:
     root = ET.parse(ROOT / 'package.xml').getroot()
     assert root.tag == 'package' and root.get('format') == '3'
     assert root.findtext('name') == PKG
-    assert root.find('export/build_type').text == 'ament_python'
+    assert root.find('export/build_type').text == 'ament_cmake'
+    tools = {(e.text or '').strip() for e in root.findall('buildtool_depend')}
+    assert {'ament_cmake', 'ament_cmake_python', 'rosidl_default_generators'} <= tools
+    assert 'rosidl_interface_packages' in [e.text for e in root.findall('member_of_group')]
+    every = [(e.text or '').strip() for e in root if e.tag.endswith('depend')]
+    assert not [d for d in every if d.startswith('rmw')], 'package.xml forces an RMW on users'
+    # msg/ uses std_msgs/Header: a build and exec dependency (<depend>); the runtime of the
+    # generated code
+    assert 'std_msgs' in [(e.text or '').strip() for e in root.findall('depend')]
+    assert 'rosidl_default_runtime' in [(e.text or '').strip()
+                                        for e in root.findall('exec_depend')]
     for tag in ('version', 'description', 'maintainer', 'license'):
         assert (root.findtext(tag) or '').strip(), f'package.xml: <{tag}> is empty'
     deps = [(e.tag, (e.text or '').strip()) for e in root

@@ -1200,9 +1200,14 @@ class Node:
         return len(self._topic_endpoints('sub', topic_name))
 
     def _infos(self, kind: str, topic: str) -> list[TopicEndpointInfo]:
-        return [TopicEndpointInfo(wire.ros_type_name(e.type_name), profile_from_dds(e.qos),
-                                  e.key.bytes, 'PUBLISHER' if kind == 'pub' else 'SUBSCRIPTION')
-                for e in self._topic_endpoints(kind, topic)]
+        out = []
+        for e in self._topic_endpoints(kind, topic):
+            info = TopicEndpointInfo(wire.ros_type_name(e.type_name), profile_from_dds(e.qos),
+                                     e.key.bytes, 'PUBLISHER' if kind == 'pub' else 'SUBSCRIPTION')
+            # RIHS01 the endpoint advertises in USER_DATA (rmw_cyclonedds_cpp, Jazzy); '' if none
+            info.topic_type_hash = _user_data(e.qos).get('typehash', '')
+            out.append(info)
+        return out
 
     def get_publishers_info_by_topic(self, topic_name: str,
                                      no_mangle: bool = False) -> list[TopicEndpointInfo]:
