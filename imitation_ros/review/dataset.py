@@ -16,8 +16,8 @@ Per-episode metrics (beside the converter's camera lag, dropped frames and rates
 * ``human_frac``: fraction of frames a person drove (the ``intervention`` feature, DAgger);
 * ``stale``: frames whose state repeats the previous frame's exactly (a stream that stalled).
 
-The episode view also marks ``jumps``: frames whose state step is far above the episode's usual
-step, which is how ticks the converter dropped (a stale stream) show in the data.
+The episode view also marks ``jumps``: frames whose state step is a spike against its
+neighbours', which is how ticks the converter dropped (a stale stream) show in the data.
 """
 from __future__ import annotations
 
@@ -218,18 +218,21 @@ def stale_frames(state: np.ndarray) -> list[int]:
     return [int(i) + 1 for i in np.flatnonzero((np.diff(state, axis=0) == 0).all(axis=1))]
 
 
-def jumps(state: np.ndarray, factor: float = 4.0) -> list[int]:
-    """Frames whose state step is ``factor`` x the episode's median step (on any joint).
+def jumps(state: np.ndarray, factor: float = 3.0) -> list[int]:
+    """Frames whose state step (norm over joints) is a spike: ``factor`` x both neighbouring
+    steps and 2 x the episode's median step.
 
     The converter drops ticks with a stale stream and keeps the timestamps contiguous, so a
-    dropout shows in the data as such a jump.
+    dropout shows in the data as such a spike; smooth motion, however fast, does not.
     """
     if len(state) < 4 or state.shape[1] == 0:
         return []
-    step = np.abs(np.diff(state, axis=0))
-    med = np.median(step, axis=0)
-    big = (step > factor * np.maximum(med, 1e-6)) & (step > 1e-3)
-    return [int(i) + 1 for i in np.flatnonzero(big.any(axis=1))]
+    step = np.linalg.norm(np.diff(state, axis=0), axis=1)
+    med = float(np.median(step))
+    mid = step[1:-1]
+    spike = ((mid > factor * np.maximum(step[:-2], step[2:])) & (mid > 2 * med)
+             & (mid > 1e-3))
+    return [int(i) + 2 for i in np.flatnonzero(spike)]
 
 
 def robust_z(values: list[float]) -> list[float]:
