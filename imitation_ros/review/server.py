@@ -65,7 +65,8 @@ class ReviewState:
                 except ImitationRosError as err:
                     self._error = str(err)
                 except Exception as err:  # noqa: BLE001 - any malformed file: name it
-                    self._error = f'{self.root}: cannot read the dataset ({type(err).__name__}: {err})'
+                    self._error = (f'{self.root}: cannot read the dataset '
+                                   f'({type(err).__name__}: {err})')
             if self._error is not None:
                 raise ImitationRosError(self._error)
             return self._ds
@@ -178,8 +179,11 @@ def _handler(state: ReviewState, allowed_hosts: set[str]) -> type[BaseHTTPReques
 
         def _file(self, rel: str) -> None:
             rel = urllib.parse.unquote(rel)
+            if '\x00' in rel:
+                self._error(HTTPStatus.NOT_FOUND, 'not found')
+                return
             target = (state.root / rel).resolve()
-            if '\x00' in rel or not target.is_relative_to(state.root) or not target.is_file():
+            if not target.is_relative_to(state.root) or not target.is_file():
                 self._error(HTTPStatus.NOT_FOUND, 'not found')
                 return
             size = target.stat().st_size

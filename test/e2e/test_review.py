@@ -155,7 +155,8 @@ def test_files_under_the_dataset_only(served: Any) -> None:
     for path in ('/files/../secret.txt', '/files/../../../../etc/passwd',
                  '/files/%2e%2e/secret.txt', '/files/..%2fsecret.txt',
                  '/files/meta/../../secret.txt', '/files//etc/passwd', '/files/link',
-                 '/files/%2fetc%2fpasswd', '/../secret.txt', '/files/meta'):
+                 '/files/%2fetc%2fpasswd', '/../secret.txt', '/files/meta',
+                 '/files/meta/info.json%00.png'):
         code, _, body = _raw(url, 'GET', path)
         assert code in (403, 404), (path, code)
         assert b'not for the browser' not in body and b'root:' not in body, path
