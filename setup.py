@@ -14,6 +14,7 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(include=[PACKAGE, f'{PACKAGE}.*']),
+    package_data={f'{PACKAGE}.review': ['static/*.html']},
     python_requires='>=3.10',
     data_files=[
         ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),

@@ -8,6 +8,7 @@ Rooms (sub-packages) and who may import whom:
 * ``frames``: the single resampler used offline (convert) and live (policy).
 * ``graph``: the only room importing rclpy or cyclonedds.
 * ``record``, ``data``, ``learn``, ``sim``: ROS-free cores.
+* ``review``: ROS-free; the local web page of ``imitation-ros review`` (uses ``data``).
 * ``nodes``: thin executables wiring ``graph`` to the cores.
 * ``cli``: the ``imitation-ros`` command line; never imports ``graph``.
 * ``msg``: not in the source tree: the message classes rosidl generates from ``msg/`` in a

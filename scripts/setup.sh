@@ -6,7 +6,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${IMITATION_ROS_VENV:-$ROOT/.venv}"
-APT_PKGS=(ffmpeg libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libosmesa6)
+APT_PKGS=(ffmpeg libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libosmesa6
+          chromium chromium-driver)   # chromium: the review page's browser tests
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

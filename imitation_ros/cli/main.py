@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES = (
     'sim',
     'sim_demos',
     'dagger',
+    'review',
     'launch',
     'demo',
 )

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[2] / 'imitation_ros'
-CORES = ['profile', 'messages', 'frames', 'record', 'data', 'learn', 'sim', 'deploy', 'dagger']
+CORES = ['profile', 'messages', 'frames', 'record', 'data', 'learn', 'sim', 'deploy', 'dagger',
+         'review']
 FORBIDDEN = ('rclpy', 'cyclonedds', 'imitation_ros.graph', 'imitation_ros.nodes')
 
 
