@@ -19,11 +19,13 @@ expert's frames weigh 1 (``<out>/frame_weights.npy``).
 
 ``dagger-sim`` (the whole experiment in one process, no DDS)::
 
-    imitation-ros dagger-sim --out runs/dagger_sim --demos 5 --rounds 4 --episodes 10
+    imitation-ros dagger-sim --out runs/dagger_sim --task lift_cube_wide --images \\
+        --demos 10 --rounds 2 --episodes 10 --steps 600 --policy-frames keep
 
 round 0 = BC on ``--demos`` expert demos; each round the checkpoint drives the sim through
 the DAgger gate core while the scripted expert takes over when it strays; BC is retrained on
-the aggregate; plain BC with as many extra demo frames is the baseline.
+the aggregate; plain BC with as many extra demo frames is the baseline; every checkpoint is
+evaluated on the held-out test seeds (10000..) beside the expert and blind replay.
 """
 from __future__ import annotations
 
@@ -65,7 +67,12 @@ def add_parser(sub: Any) -> None:
     s.add_argument('--episodes', type=int, default=10, help='gated episodes per round')
     s.add_argument('--eval', type=int, default=20, help='held-out episodes per checkpoint')
     s.add_argument('--steps', type=int, default=1000)
-    s.add_argument('--state-noise', type=float, default=0.01)
+    s.add_argument('--state-noise', type=float, default=None,
+                   help='training state noise, rad (default 0.05 with --images, else 0.01)')
+    s.add_argument('--task', default=None, choices=('lift_cube', 'lift_cube_wide'),
+                   help='cube task variant (lift_cube_wide needs eyes; default lift_cube)')
+    s.add_argument('--images', action='store_true',
+                   help='image BC (state + camera, the demo\'s recipe) instead of state-only')
     s.add_argument('--mode', default='hg', choices=('hg', 'classic', 'label_only'))
     s.add_argument('--beta0', type=float, default=1.0)
     s.add_argument('--beta-decay', type=float, default=0.5)
@@ -73,6 +80,8 @@ def add_parser(sub: Any) -> None:
     s.add_argument('--policy-weight', type=float, default=0.25)
     s.add_argument('--seed', type=int, default=0)
     s.add_argument('--no-baseline', action='store_true')
+    s.add_argument('--baseline-last-only', action='store_true',
+                   help='train the plain-BC baseline only after the last round')
     s.add_argument('--baseline-full', action='store_true',
                    help='baseline demos run the full episode like the gated ones')
     s.add_argument('--stop-on-success', action='store_true',
@@ -90,7 +99,8 @@ def _sim(args: argparse.Namespace) -> int:
         mode=args.mode, beta0=args.beta0, beta_decay=args.beta_decay,
         policy_frames=args.policy_frames, policy_weight=args.policy_weight, seed=args.seed,
         baseline=not args.no_baseline, stop_on_success=args.stop_on_success,
-        baseline_full=args.baseline_full))
+        baseline_full=args.baseline_full, task=args.task, images=args.images,
+        baseline_last_only=args.baseline_last_only))
     print((Path(args.out) / 'report.md').read_text())
     return 0 if recs else 1
 
@@ -179,16 +189,18 @@ def _round(args: argparse.Namespace) -> int:
                             steps=args.steps, device=args.device, resume=bool(args.resume_from),
                             inputs=args.inputs, save_every=args.steps, val_every=args.steps,
                             frame_weights=weights_file))
-    rate = None
+    rate = successes = episodes = None
     if args.eval_sim > 0 and profile.name == 'sim_arm':
         from imitation_ros.deploy.rollout import RolloutConfig, evaluate_checkpoint
 
-        rate = evaluate_checkpoint(res.checkpoint, profile,
-                                   RolloutConfig(episodes=args.eval_sim, device=args.device),
-                                   progress=True).summary.success_rate
+        ev = evaluate_checkpoint(res.checkpoint, profile,
+                                 RolloutConfig(episodes=args.eval_sim, device=args.device),
+                                 progress=True).summary
+        rate, successes, episodes = ev.success_rate, ev.successes, ev.n
     row = {'round': out.name, 'frames_added': summary.frames,
            'expert_frames_added': int(flags.sum()), 'intervention_rate': intervention_rate(flags),
            'frames_total': _total(dataset), 'success_rate': rate,
+           'successes': successes, 'eval_episodes': episodes,
            'gated': bags_have_interventions(args.bags), 'policy_weight': args.policy_weight,
            'checkpoint': str(res.checkpoint)}
     history = [json.loads((Path(p) / 'report.json').read_text())['rounds'][-1]
@@ -199,12 +211,20 @@ def _round(args: argparse.Namespace) -> int:
              '|---|---|---|---|---|']
     lines += [f'| {r["round"]} | {r["frames_added"]} | {r["expert_frames_added"]} | '
               f'{r["intervention_rate"]:.0%} | '
-              f'{"-" if r["success_rate"] is None else format(r["success_rate"], ".0%")} |'
-              for r in rows]
+              f'{_success(r)} |' for r in rows]
     (out / 'report.md').write_text('\n'.join(lines) + '\n')
     _plot(rows, out / 'rounds.png')
     print('\n'.join(lines))
     return 0
+
+
+def _success(row: dict[str, Any]) -> str:
+    """A report row's sim success: k/n with the Wilson 95 % interval when it has counts."""
+    from imitation_ros.stats import Rate
+
+    if row.get('successes') is not None and row.get('eval_episodes'):
+        return str(Rate(int(row['successes']), int(row['eval_episodes'])))
+    return '-' if row.get('success_rate') is None else format(row['success_rate'], '.0%')
 
 
 def _flags(root: Path, key: str) -> Any:

@@ -6,7 +6,14 @@ the scripted expert plays the person (:class:`~imitation_ros.sim.expert.Takeover
 takes over when the policy strays and hands back when it agrees again) and labels every
 state; the round's frames become a LeRobotDataset with the per-frame ``intervention`` flag;
 it is aggregated with the earlier rounds (lerobot's ``aggregate_datasets``), BC is retrained
-on the aggregate, and the new checkpoint is evaluated closed loop on held-out seeds.
+on the aggregate, and the new checkpoint is evaluated closed loop on the held-out test seeds
+(:func:`imitation_ros.sim.task_eval.evaluate_checkpoint_on_task`: latency-faithful, the policy
+node's controller), beside the scripted expert and blind replay of the round-0 demos
+(:func:`~imitation_ros.sim.task_eval.evaluate_baselines`) on the same seeds.
+
+``task`` picks a cube task variant (``lift_cube_wide`` needs eyes: blind replay fails there);
+``images`` trains image BC (state + camera, the demo's recipe) instead of state-only BC, and
+the gated episodes then record the camera frames too.
 
 Frame semantics match converted DAgger bags: ``observation.state`` = measured joints,
 ``action`` = the expert's command (the leader stream), ``intervention`` = the gate gave the
@@ -32,13 +39,16 @@ from imitation_ros.dagger.labels import POLICY_FRAMES, frame_weights, subsample_
 from imitation_ros.dagger.modes import ModeConfig
 from imitation_ros.dagger.safety import GateSafety
 from imitation_ros.errors import ConfigError
-from imitation_ros.profile.keys import ACTION, OBS_STATE, TASK
+from imitation_ros.profile.keys import ACTION, OBS_IMAGES, OBS_STATE, TASK
+from imitation_ros.stats import Rate
 
 if TYPE_CHECKING:
     from imitation_ros.profile import RobotProfile
+    from imitation_ros.sim.arm import ArmSimConfig
+    from imitation_ros.sim.episode import EvalSummary
 
 logger = logging.getLogger(__name__)
-EVAL_SEED0 = 10_000
+EVAL_SEED0 = 10_000          # the held-out test seeds (task_eval.HELD_OUT_FIRST_SEED)
 ROUND_SEED0 = 1_000          # round r collects on seeds ROUND_SEED0 * r + i
 
 
@@ -53,7 +63,11 @@ class RoundsConfig:
     eval_episodes: int = 20          # held-out closed-loop episodes per checkpoint
     eval_s: float = 8.0              # closed-loop episode length, s
     steps: int = 1000                # BC training steps per round (retrained on the aggregate)
-    state_noise: float = 0.01        # training augmentation: Gaussian state noise, rad
+    state_noise: float | None = None  # training state noise, rad (None: 0.05 with images, as
+    #                                   the demo's image BC; 0.01 state-only)
+    task: str | None = None          # cube task variant (sim.arm.task_sim_config); None: the
+    #                                  sim's default (lift_cube)
+    images: bool = False             # image BC (state + camera; colour jitter + random shift)
     mode: str = 'hg'                 # hg, classic or label_only
     beta0: float = 1.0
     beta_decay: float = 0.5
@@ -65,6 +79,7 @@ class RoundsConfig:
     stop_on_success: bool = False    # end gated episodes once success held (else run eval_s:
     #                                  the expert then also labels what to do after the lift)
     baseline: bool = True            # also train plain BC on as many extra demo frames
+    baseline_last_only: bool = False  # ... only after the last round (saves CPU)
     baseline_full: bool = False      # baseline demos run the full eval_s like the gated
     #                                  episodes (else they end once success held, as usual)
     profile: str = 'sim_arm.yaml'
@@ -74,9 +89,28 @@ class RoundsConfig:
         if self.policy_frames not in POLICY_FRAMES:
             msg = f'policy_frames must be one of {POLICY_FRAMES}, got {self.policy_frames!r}'
             raise ConfigError(msg)
+        if self.task is not None:
+            from imitation_ros.sim.arm import TASK_VARIANTS
+
+            if self.task not in TASK_VARIANTS:
+                msg = f'unknown task {self.task!r}; known: {sorted(TASK_VARIANTS)}'
+                raise ConfigError(msg)
         if min(self.demos, self.episodes, self.eval_episodes, self.steps) < 1 or self.rounds < 0:
             msg = 'demos, episodes, eval_episodes, steps must be >= 1 and rounds >= 0'
             raise ConfigError(msg)
+
+    @property
+    def noise(self) -> float:
+        """The training state noise, rad."""
+        if self.state_noise is not None:
+            return self.state_noise
+        return 0.05 if self.images else 0.01
+
+    def sim_config(self) -> ArmSimConfig:
+        """The task variant every episode (demos, gated, evaluation) runs on."""
+        from imitation_ros.sim.arm import task_sim_config
+
+        return task_sim_config(self.task or 'lift_cube')
 
 
 @dataclass(slots=True)
@@ -86,7 +120,9 @@ class RoundRecord:
     round: int
     checkpoint: str
     success_rate: float
-    frames_total: int                 # frames in the aggregate trained on
+    frames_total: int
+    successes: int = 0                # held-out test episodes that succeeded, of ``episodes``
+    episodes: int = 0                 # frames in the aggregate trained on
     expert_frames_added: int = 0      # frames under expert control added this round
     frames_added: int = 0             # frames added this round (after policy_frames)
     intervention_rate: float = 0.0    # fraction of this round's steps under expert control
@@ -94,6 +130,7 @@ class RoundRecord:
     collect_success_rate: float = 0.0  # success of the gated episodes themselves
     handover_latency_p99_s: float = float('nan')
     baseline_success_rate: float | None = None   # plain BC with as many extra demo frames
+    baseline_successes: int | None = None
     baseline_frames: int | None = None
 
 
@@ -105,6 +142,7 @@ class EpisodeFrames:
     label: list[np.ndarray] = field(default_factory=list)
     executed: list[np.ndarray] = field(default_factory=list)
     human: list[bool] = field(default_factory=list)
+    images: list[dict[str, np.ndarray]] = field(default_factory=list)   # per frame, by key
     success: bool = False
 
 
@@ -129,14 +167,15 @@ def make_core(profile: RobotProfile, cfg: RoundsConfig, round_index: int, seed: 
 
 
 def run_gated_episode(sim: Any, controller: Any, expert: Any, monitor: Any, core: DaggerCore,
-                      *, seed: int, duration_s: float, hold_frames: int | None
-                      ) -> EpisodeFrames:
+                      *, seed: int, duration_s: float, hold_frames: int | None,
+                      images: bool = False) -> EpisodeFrames:
     """One episode: policy and expert through the gate core; returns its frames.
 
     Every control period: the policy proposes (its controller and safety filter, as the
     policy node), the expert labels, the scripted person decides (service trigger), the core
     picks and filters the executed command; on hand-back the policy's chunks are reset.
     Ends once success has held ``hold_frames`` periods (None: never) or at ``duration_s``.
+    ``images``: the policy sees (and the frames keep) the profile's camera images.
     """
     sim.reset(seed)
     expert.reset(seed)
@@ -148,7 +187,7 @@ def run_gated_episode(sim: Any, controller: Any, expert: Any, monitor: Any, core
     streak = 0
     for _ in range(n):
         t = sim.time_s
-        obs = sim.observation(images=False)
+        obs = sim.observation(images=images)
         q = np.asarray(obs[OBS_STATE], np.float64)
         if core.gate.human:        # the policy re-plans from where the arm is, not from
             controller.safety.reset()    # its own last (unexecuted) proposal
@@ -168,6 +207,8 @@ def run_gated_episode(sim: Any, controller: Any, expert: Any, monitor: Any, core
         out.label.append(np.asarray(ecmd, np.float32))
         out.executed.append(np.asarray(cmd, np.float32))
         out.human.append(bool(res.human))
+        if images:
+            out.images.append({k: v for k, v in obs.items() if k.startswith(OBS_IMAGES)})
         sim.set_command(cmd)
         sim.advance(sim.control_period_s)
         streak = streak + 1 if sim.success() else 0
@@ -182,12 +223,19 @@ def collect_round(checkpoint: Path, cfg: RoundsConfig, round_index: int, root: P
     """Run ``cfg.episodes`` gated episodes with ``checkpoint``; write them as a dataset."""
     import dataclasses
 
-    from imitation_ros.data.writer import INTERVENTION, create_dataset, dataset_features
+    from imitation_ros.data.writer import (
+        INTERVENTION,
+        create_dataset,
+        dataset_features,
+        fix_image_stats,
+    )
     from imitation_ros.sim import ArmSim, ExpertConfig, ScriptedExpert, load_profile_for_sim
     from imitation_ros.sim.expert import TakeoverMonitor
 
-    prof = dataclasses.replace(load_profile_for_sim(cfg.profile), cameras=())
-    sim = ArmSim(prof)
+    prof = load_profile_for_sim(cfg.profile)
+    if not cfg.images:
+        prof = dataclasses.replace(prof, cameras=())
+    sim = ArmSim(prof, cfg.sim_config())
     rng = np.random.default_rng(cfg.seed + 7919 * round_index)
     try:
         controller = _load_controller(checkpoint, prof, cfg.max_step_rad)
@@ -204,7 +252,8 @@ def collect_round(checkpoint: Path, cfg: RoundsConfig, round_index: int, root: P
             it = tqdm(seeds, desc=f'round {round_index} episodes', unit='ep')
         episodes = [run_gated_episode(sim, controller, expert, monitor, core, seed=s,
                                       duration_s=cfg.eval_s,
-                                      hold_frames=hold if cfg.stop_on_success else None)
+                                      hold_frames=hold if cfg.stop_on_success else None,
+                                      images=cfg.images)
                     for s in it]
     finally:
         sim.close()
@@ -221,12 +270,17 @@ def collect_round(checkpoint: Path, cfg: RoundsConfig, round_index: int, root: P
         if not keep.any():
             continue
         for k in np.flatnonzero(keep):
-            ds.add_frame({OBS_STATE: ep.state[k], ACTION: ep.label[k],
-                          INTERVENTION: np.array([bool(flags[k])]), TASK: prof.task or 'task'})
+            frame = {OBS_STATE: ep.state[k], ACTION: ep.label[k],
+                     INTERVENTION: np.array([bool(flags[k])]), TASK: prof.task or 'task'}
+            if cfg.images:
+                frame.update(ep.images[k])
+            ds.add_frame(frame)
         ds.save_episode(parallel_encoding=False)
         added += int(keep.sum())
         expert_added += int((keep & flags).sum())
     ds.finalize()
+    if cfg.images:
+        fix_image_stats(root)       # lerobot 0.4.4's image std overflows (see there)
     rec = RoundRecord(
         round=round_index, checkpoint='', success_rate=float('nan'), frames_total=0,
         expert_frames_added=expert_added, frames_added=added,
@@ -242,30 +296,27 @@ def _train(dataset: Path, out: Path, cfg: RoundsConfig) -> Path:
     from imitation_ros.learn.trainer import TrainConfig, train
 
     shutil.rmtree(out, ignore_errors=True)
+    # image BC: the demo's recipe (augmentation defaults: colour jitter 0.1, random shift
+    # 4 px; batch 64); state-only: no image augmentation
+    augment = (AugmentConfig(state_noise_std=cfg.noise) if cfg.images else
+               AugmentConfig(images=False, state_noise_std=cfg.noise))
     res = train(TrainConfig(dataset=dataset, policy='bc', output_dir=out, steps=cfg.steps,
                             seed=cfg.seed, device='cpu', val_every=cfg.steps,
-                            save_every=cfg.steps, progress=False,
-                            augment=AugmentConfig(images=False,
-                                                  state_noise_std=cfg.state_noise)))
+                            save_every=cfg.steps, progress=False, batch_size=64,
+                            inputs='all' if cfg.images else 'state', augment=augment))
     return Path(res.checkpoint)
 
 
-def evaluate(checkpoint: Path, cfg: RoundsConfig) -> float:
-    """Closed-loop success rate on held-out seeds (as ``eval-sim``: controller + filter)."""
-    import dataclasses
+def evaluate(checkpoint: Path, cfg: RoundsConfig) -> EvalSummary:
+    """Closed-loop success on the held-out test seeds 10000.. (``task_eval``: the policy
+    node's controller and safety filter, latency-faithful)."""
+    from imitation_ros.sim import load_profile_for_sim
+    from imitation_ros.sim.task_eval import evaluate_checkpoint_on_task, held_out_seeds
 
-    from imitation_ros.deploy.rollout import controller_policy
-    from imitation_ros.sim import ArmSim, evaluate as sim_evaluate, load_profile_for_sim
-
-    prof = dataclasses.replace(load_profile_for_sim(cfg.profile), cameras=())
-    controller = _load_controller(checkpoint, prof, cfg.max_step_rad)
-    sim = ArmSim(prof)
-    try:
-        seeds = range(EVAL_SEED0, EVAL_SEED0 + cfg.eval_episodes)
-        return sim_evaluate(sim, controller_policy(sim, controller), seeds,
-                            duration_s=cfg.eval_s).success_rate
-    finally:
-        sim.close()
+    return evaluate_checkpoint_on_task(checkpoint, cfg.sim_config(),
+                                       held_out_seeds(cfg.eval_episodes, EVAL_SEED0),
+                                       profile=load_profile_for_sim(cfg.profile),
+                                       duration_s=cfg.eval_s, max_step_rad=cfg.max_step_rad)
 
 
 def _frames(root: Path) -> int:
@@ -281,20 +332,28 @@ def run_rounds(cfg: RoundsConfig) -> list[RoundRecord]:
     import torch
 
     from imitation_ros.data.sim_demos import write_sim_demos
-    from imitation_ros.data.writer import merge_datasets
+    from imitation_ros.data.writer import fix_image_stats, merge_datasets
+    from imitation_ros.sim.task_eval import evaluate_baselines, held_out_seeds
 
     torch.set_num_threads(1)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     base = out / 'round0' / 'demos'
     write_sim_demos(base, episodes=cfg.demos, seed=cfg.seed * 100, profile=cfg.profile,
-                    images=False, overwrite=True, intervention=True,
-                    repo_id='local/dagger')
+                    sim_config=cfg.sim_config(), images=cfg.images, overwrite=True,
+                    intervention=True, repo_id='local/dagger')
+    refs = evaluate_baselines(base, cfg.sim_config(),
+                              held_out_seeds(cfg.eval_episodes, EVAL_SEED0),
+                              duration_s=cfg.eval_s)
+    floor = {'expert': refs.expert.rate.as_dict(), 'blind_replay': refs.blind.rate.as_dict()}
+    logger.info('expert %s, blind replay of the round-0 demos %s', refs.expert.rate,
+                refs.blind.rate)
     ckpt = _train(base, out / 'round0' / 'train', cfg)
-    records = [RoundRecord(round=0, checkpoint=str(ckpt), success_rate=evaluate(ckpt, cfg),
-                           frames_total=_frames(base))]
-    logger.info('round 0: BC on %d demos: success %.0f%%', cfg.demos,
-                100 * records[0].success_rate)
+    ev = evaluate(ckpt, cfg)
+    records = [RoundRecord(round=0, checkpoint=str(ckpt), success_rate=ev.success_rate,
+                           successes=ev.successes, episodes=ev.n, frames_total=_frames(base))]
+    logger.info('round 0: BC on %d demos: %s', cfg.demos, ev.rate)
+    write_report(records, cfg, floor)
     parts = [base]
     extra_frames = 0
     for r in range(1, cfg.rounds + 1):
@@ -304,37 +363,40 @@ def run_rounds(cfg: RoundsConfig) -> list[RoundRecord]:
         agg = rdir / 'aggregate'
         shutil.rmtree(agg, ignore_errors=True)
         merge_datasets(parts, 'local/dagger', agg)
+        if cfg.images:
+            fix_image_stats(agg)
         ckpt = _train(agg, rdir / 'train', cfg)
         rec.checkpoint, rec.frames_total = str(ckpt), _frames(agg)
-        rec.success_rate = evaluate(ckpt, cfg)
+        ev = evaluate(ckpt, cfg)
+        rec.success_rate, rec.successes, rec.episodes = ev.success_rate, ev.successes, ev.n
         extra_frames += rec.frames_added
-        if cfg.baseline:
-            rec.baseline_success_rate, rec.baseline_frames = _baseline(
-                cfg, base, extra_frames, rdir / 'baseline')
+        if cfg.baseline and (r == cfg.rounds or not cfg.baseline_last_only):
+            bev, rec.baseline_frames = _baseline(cfg, base, extra_frames, rdir / 'baseline')
+            rec.baseline_success_rate, rec.baseline_successes = bev.success_rate, bev.successes
         records.append(rec)
         logger.info('round %d: +%d frames (%d expert), intervention rate %.0f%%, '
-                    'success %.0f%% (plain BC with as many demo frames: %s)', r,
+                    'success %s (plain BC with as many demo frames: %s)', r,
                     rec.frames_added, rec.expert_frames_added, 100 * rec.intervention_rate,
-                    100 * rec.success_rate, rec.baseline_success_rate)
-        write_report(records, cfg)
-    write_report(records, cfg)
+                    ev.rate, rec.baseline_successes)
+        write_report(records, cfg, floor)
+    write_report(records, cfg, floor)
     return records
 
 
 def _baseline(cfg: RoundsConfig, base: Path, extra_frames: int, root: Path
-              ) -> tuple[float, int]:
+              ) -> tuple[EvalSummary, int]:
     """Plain BC: the round-0 demos plus fresh expert demos with >= ``extra_frames`` frames."""
     from imitation_ros.data.sim_demos import write_sim_demos
-    from imitation_ros.data.writer import merge_datasets
+    from imitation_ros.data.writer import fix_image_stats, merge_datasets
 
-    per_demo = cfg.eval_s * 30 if cfg.baseline_full else 65     # frames per demo, about
+    per_demo = cfg.eval_s * 30 if cfg.baseline_full else _frames(base) / cfg.demos
     n_eps = max(1, int(np.ceil(extra_frames / per_demo)))
     while True:
         demos = root / 'demos'
         # seeds after the base demos' (cfg.seed * 100 + cfg.demos ..), below the round seeds
         write_sim_demos(demos, episodes=n_eps, seed=cfg.seed * 100 + cfg.demos,
-                        profile=cfg.profile, images=False, overwrite=True,
-                        intervention=True, repo_id='local/dagger',
+                        profile=cfg.profile, sim_config=cfg.sim_config(), images=cfg.images,
+                        overwrite=True, intervention=True, repo_id='local/dagger',
                         duration_s=cfg.eval_s if cfg.baseline_full else None,
                         hold_s=cfg.eval_s if cfg.baseline_full else None)
         if _frames(demos) >= extra_frames or n_eps > 400:
@@ -344,30 +406,51 @@ def _baseline(cfg: RoundsConfig, base: Path, extra_frames: int, root: Path
     agg = root / 'aggregate'
     shutil.rmtree(agg, ignore_errors=True)
     merge_datasets([base, demos], 'local/dagger', agg)
+    if cfg.images:
+        fix_image_stats(agg)
     ckpt = _train(agg, root / 'train', cfg)
     return evaluate(ckpt, cfg), _frames(demos)
 
 
-def write_report(records: list[RoundRecord], cfg: RoundsConfig) -> None:
-    """``report.json``, ``report.md`` and a plot across rounds under ``cfg.out``."""
+def _rate(successes: int | None, n: int) -> str:
+    return '' if successes is None else str(Rate(successes, n))
+
+
+def write_report(records: list[RoundRecord], cfg: RoundsConfig,
+                 floor: dict[str, dict[str, float | int]] | None = None) -> None:
+    """``report.json``, ``report.md`` and a plot across rounds under ``cfg.out``.
+
+    ``floor``: ``Rate.as_dict()`` of the scripted expert and of blind replay of the round-0
+    demos on the same test seeds (``expert``, ``blind_replay``).
+    """
     out = Path(cfg.out)
-    doc = {'config': {k: str(v) for k, v in asdict(cfg).items()},
-           'rounds': [asdict(r) for r in records]}
+    doc: dict[str, Any] = {'config': {k: str(v) for k, v in asdict(cfg).items()},
+                           'rounds': [asdict(r) for r in records]}
+    if floor is not None:
+        doc.update(floor)
     (out / 'report.json').write_text(json.dumps(doc, indent=1, default=str) + '\n',
                                      encoding='utf-8')
+    kind = 'image BC (state + camera)' if cfg.images else 'BC state-only'
     lines = [f'# DAgger rounds (in-process, {cfg.mode}, policy frames: {cfg.policy_frames})', '',
-             f'BC state-only, {cfg.demos} demos in round 0, {cfg.episodes} gated episodes per '
-             f'round, {cfg.steps} steps per training, {cfg.eval_episodes} held-out seeds '
-             f'from {EVAL_SEED0}.', '',
-             '| round | frames added | expert frames | intervention rate | interventions | '
-             'success | plain BC, same extra frames as demos |',
-             '|---|---|---|---|---|---|---|']
+             f'{kind} on {cfg.task or "lift_cube"}, {cfg.demos} demos in round 0, '
+             f'{cfg.episodes} gated episodes per round, {cfg.steps} steps per training '
+             f'(seed {cfg.seed}), {cfg.eval_episodes} held-out test seeds from {EVAL_SEED0} '
+             '(latency-faithful).', '']
+    if floor is not None:
+        for name, key in (('scripted expert', 'expert'),
+                          ('blind replay of the round-0 demos', 'blind_replay')):
+            f = floor[key]
+            lines.append(f'- {name}: {_rate(int(f["successes"]), int(f["n"]))}')
+        lines.append('')
+    lines += ['| round | frames added | expert frames | intervention rate | interventions | '
+              'success | plain BC, same extra frames as demos |',
+              '|---|---|---|---|---|---|---|']
     for r in records:
-        base = '' if r.baseline_success_rate is None else \
-            f'{r.baseline_success_rate:.0%} ({r.baseline_frames} frames)'
+        base = '' if r.baseline_successes is None else \
+            f'{_rate(r.baseline_successes, r.episodes)} ({r.baseline_frames} frames)'
         lines.append(f'| {r.round} | {r.frames_added} | {r.expert_frames_added} | '
-                     f'{r.intervention_rate:.0%} | {r.interventions} | {r.success_rate:.0%} | '
-                     f'{base} |')
+                     f'{r.intervention_rate:.0%} | {r.interventions} | '
+                     f'{_rate(r.successes, r.episodes)} | {base} |')
     (out / 'report.md').write_text('\n'.join(lines) + '\n', encoding='utf-8')
     try:
         import matplotlib
@@ -384,6 +467,10 @@ def write_report(records: list[RoundRecord], cfg: RoundsConfig) -> None:
         ax[0].plot([0, *bx], [records[0].success_rate] + [
             r.baseline_success_rate for r in records if r.baseline_success_rate is not None],
             's--', label='BC + as many demo frames')
+    for key, colour in (('expert', 'g'), ('blind_replay', 'r')):
+        if floor is not None:
+            ax[0].axhline(float(floor[key]['success_rate']), color=colour, ls=':',
+                          label=key.replace('_', ' '))
     ax[0].set(xlabel='round', ylabel='closed-loop success', ylim=(-0.02, 1.02))
     ax[0].legend()
     ax[1].bar(xs, [r.intervention_rate for r in records])
