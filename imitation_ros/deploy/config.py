@@ -1,9 +1,11 @@
 """Parameters of ``policy_node`` (one ROS parameter per field; see ``config/policy.yaml``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from typing import Literal
 
+from imitation_ros.deploy.safety import SafetyConfig
 from imitation_ros.errors import ConfigError
 
 
@@ -31,13 +33,18 @@ class PolicyNodeConfig:
     inference_worker: Literal['thread', 'process'] = 'thread'  # where the forward pass runs
     command: Literal['profile', 'forward', 'trajectory'] = 'profile'  # command interface
     trajectory_points: int = 0           # JointTrajectory points after the first; 0 = rest of chunk
-    enabled: bool = True                 # start commanding at once (else wait for ~/enable)
+    enabled: bool = False                # command at once (else wait for ~/enable)
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
             msg = 'policy: parameter checkpoint is required (a training output folder)'
             raise ConfigError(msg)
-        if self.rate_hz < 0 or self.rate_hz > 1000:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                msg = f'policy: parameter {f.name} must be finite, got {value}'
+                raise ConfigError(msg)
+        if not 0 <= self.rate_hz <= 1000:
             msg = f'policy: parameter rate_hz must be in [0, 1000], got {self.rate_hz}'
             raise ConfigError(msg)
         for name in ('latency_margin_s', 'latency_prior_s', 'max_plan_age_s', 'enable_ramp_s',
@@ -45,3 +52,17 @@ class PolicyNodeConfig:
             if getattr(self, name) < 0:
                 msg = f'policy: parameter {name} must be >= 0, got {getattr(self, name)}'
                 raise ConfigError(msg)
+        self.safety()
+
+    def safety(self) -> SafetyConfig:
+        """The safety filter's part (raises ``ConfigError`` naming the parameter)."""
+        try:
+            return SafetyConfig(max_step_rad=self.max_step_rad,
+                                velocity_scale=self.velocity_scale,
+                                stale_obs_s=self.stale_obs_s,
+                                limit_margin_rad=self.limit_margin_rad,
+                                max_lead_rad=self.max_lead_rad,
+                                state_limit_tolerance_rad=self.state_limit_tolerance_rad)
+        except ConfigError as err:
+            msg = f'policy: {err}'
+            raise ConfigError(msg) from None
