@@ -94,7 +94,7 @@ def test_dagger_gate_hands_over_and_back(node_env: dict[str, str], python: str,
     sim = _start(python, node_env, 'imitation_ros.nodes.sim_node', log=tmp_path / 'sim.log')
     gate = _start(python, node_env, 'imitation_ros.nodes.dagger_node',
                   '-p', 'triggers:=[joy]', '-p', f'max_step_rad:={cap}', '-p', 'ramp_s:=0.3',
-                  '-p', 'stale_obs_s:=0.3', log=tmp_path / 'dagger.log')
+                  '-p', 'stale_obs_s:=0.3', '-p', 'enabled:=true', log=tmp_path / 'dagger.log')
     try:
         out = tmp_path / 'probe.json'
         probe = subprocess.run([python, '-c', PROBE, str(out)], env=node_env, timeout=150,
