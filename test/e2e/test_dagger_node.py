@@ -258,3 +258,30 @@ def test_dagger_gate_starts_disabled_and_keeps_the_cap_across_boundaries(
     # the gate followed the person, then the policy again (within the lead limit of the arm)
     assert np.abs(by['human'][-1] - pose).max() > 0.25
     assert seen['resets'] >= 2, 'policy ~/reset not called on hand-back'
+
+
+@pytest.mark.parametrize(('args', 'named'), [
+    (['-p', 'max_step_rad:=.inf'], 'max_step_rad'),
+    (['-p', 'max_lead_rad:=.nan'], 'max_lead_rad'),
+    (['-p', 'velocity_scale:=0.0'], 'velocity_scale'),
+    (['-p', 'PROFILE_WITHOUT_VELOCITY'], 'max_velocity_rad_s'),
+])
+def test_bad_safety_config_stops_the_gate_naming_it(node_env: dict[str, str], python: str,
+                                                    tmp_path: Path, args: list[str],
+                                                    named: str) -> None:
+    """A cap removed by configuration (inf, nan, 0 where 0 is not "off") or a profile that
+    does not state the arm's velocity limits: exit 1 before anything runs, naming it."""
+    import yaml
+
+    from imitation_ros.resources import config_path
+
+    if args[-1] == 'PROFILE_WITHOUT_VELOCITY':
+        prof = yaml.safe_load(config_path('sim_arm.yaml').read_text())
+        del prof['joints']['max_velocity_rad_s']
+        path = tmp_path / 'no_velocity.yaml'
+        path.write_text(yaml.safe_dump(prof))
+        args = ['-p', f'profile:={path}']
+    res = subprocess.run([python, '-m', 'imitation_ros.nodes.dagger_node', '--ros-args',
+                          *args], env=node_env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert named in res.stderr and 'Traceback' not in res.stderr, res.stderr[-2000:]
