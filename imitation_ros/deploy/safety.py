@@ -42,6 +42,7 @@ that does not state ``joints.max_velocity_rad_s``.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
@@ -69,7 +70,7 @@ class SafetyConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not isinstance(value, numbers.Real) or not math.isfinite(value):
                 msg = f'parameter {f.name} must be a finite number, got {value!r}'
                 raise ConfigError(msg)
         if self.max_step_rad < 0:
@@ -223,10 +224,15 @@ class SafetyFilter:
         self._boundary = self._last is not None
 
     def _dt(self, now_s: float | None) -> float | None:
-        """Time the next step may cover: since the last command, at most one period."""
-        if now_s is None or self._last_t is None or self.period_s is None:
+        """Time the next step may cover: since the last command, at most one period.
+
+        None (one period) without times, or when the clock went back (a new simulated
+        episode restarting its clock).
+        """
+        if now_s is None or self._last_t is None or self.period_s is None \
+                or now_s < self._last_t:
             return None
-        return min(max(0.0, now_s - self._last_t), self.period_s)
+        return min(now_s - self._last_t, self.period_s)
 
     def hold(self, reason: str, kind: str = 'other') -> SafetyVerdict:
         """Hold: the last command that passed (None before any), with the reason."""

@@ -126,6 +126,8 @@ def test_cap_is_a_velocity_not_a_per_tick_step(prof) -> None:  # noqa: ANN001
     assert np.abs(b - a).max() == pytest.approx(0.01 / 4)
     c = f.filter(q + 1, q, 0.01, now_s=period / 4 + 5 * period).command   # late: one period
     assert np.abs(c - b).max() == pytest.approx(0.01)
+    d = f.filter(q + 1, q, 0.01, now_s=0.0).command        # clock restarted: one period
+    assert np.abs(d - c).max() == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize('name', ['max_step_rad', 'max_lead_rad', 'stale_obs_s',
