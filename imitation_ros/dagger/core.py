@@ -161,15 +161,20 @@ class DaggerCore:
         self.gate.set_service(human)
         self.service_t = t_s
 
-    def reset(self) -> None:
+    def reset(self, *, forget_last: bool = False) -> None:
         """New episode: the policy commands, no ramp; a boundary of the filter.
 
         The filter keeps its last command: the next one is still capped from it (see
-        ``SafetyFilter.mark_boundary``).
+        ``SafetyFilter.mark_boundary``). ``forget_last``: the arm was put at a new pose
+        without this core (a simulated episode reset): the next command steps from the
+        measured pose.
         """
         self.gate.reset()
         self.ramp.cancel()
-        self.safety.reset()
+        if forget_last:
+            self.safety.forget()
+        else:
+            self.safety.reset()
         self.expert_active = False
         self._last_tick = None
 

@@ -76,6 +76,10 @@ class GateSafety:
         """A boundary (new episode, hand-back): keep capping from the last command sent."""
         self._f.mark_boundary()
 
+    def forget(self) -> None:
+        """Forget the last command (the arm was moved without this filter: a sim reset)."""
+        self._f.reset()
+
     def hold(self, reason: str) -> SafeCommand:
         """Re-send the last command that passed (None before any)."""
         v = self._f.hold(reason)

@@ -293,3 +293,25 @@ def test_policy_controller_enable_and_reset_never_exceed_the_cap(prof) -> None: 
     assert all(lags), lags                               # the arm lagged at each boundary
     assert_pairs_within(cmds, cap, 'policy controller across enable/reset')
     assert np.abs(cmds[-1] - (q0 - 0.2)).max() < 1e-6    # and it still gets there
+
+
+def test_dagger_core_forgets_only_when_told_the_arm_was_moved(prof) -> None:  # noqa: ANN001
+    """A simulated episode reset puts the arm at a new pose: ``reset(forget_last=True)``."""
+    period = 1 / prof.fps
+    core = DaggerCore(GateSafety.from_profile(prof, period_s=period),       # lead off
+                      gate=GateConfig(triggers=('service',)))
+    q = np.zeros(6) + 0.5
+    for k in range(3):
+        core.on_measured(q, k * period)
+        core.on_policy(q, k * period)
+        last = core.tick(k * period).command
+    new = q - 0.6                                   # the sim moved the arm far away
+    core.reset()                                    # a real arm: keep capping from last
+    core.on_measured(new, 1.0)
+    core.on_policy(new, 1.0)
+    kept = core.tick(1.0).command
+    assert np.all(np.abs(kept - last) <= core.safety.step_cap() + 1e-9)
+    core.reset(forget_last=True)
+    core.on_measured(new, 2.0)
+    core.on_policy(new, 2.0)
+    assert np.allclose(core.tick(2.0).command, new)
