@@ -305,7 +305,7 @@ def test_dagger_core_forgets_only_when_told_the_arm_was_moved(prof) -> None:  # 
         core.on_measured(q, k * period)
         core.on_policy(q, k * period)
         last = core.tick(k * period).command
-    new = q - 0.6                                   # the sim moved the arm far away
+    new = q - 0.4                                   # the sim moved the arm far away
     core.reset()                                    # a real arm: keep capping from last
     core.on_measured(new, 1.0)
     core.on_policy(new, 1.0)
