@@ -13,8 +13,9 @@ nothing is published before a command is safe. The node starts disabled: it publ
 nothing until ``~/enable`` (SetBool; ramps in from the measured pose over ``enable_ramp_s``)
 is called with true, or ``enabled:=true`` is given; the caps and the ramp-in time are logged
 at start. ``~/reset`` (Trigger) starts over. Enable and reset are boundaries of the safety
-filter: the next command is still capped from the last one sent. ``/diagnostics`` and one log line every second:
-latency p50/p99, queue depth, seams, stalls, holds by kind, control period error.
+filter: the next command is still capped from the last one sent. ``/diagnostics`` and one
+log line every second: latency p50/p99, queue depth, seams, stalls, holds by kind, control
+period error.
 """
 from __future__ import annotations
 

@@ -148,7 +148,8 @@ def on_reset(req, resp):
     return resp
 node.create_service(Trigger, '~/reset', on_reset)
 node.create_subscription(F64, '/forward_position_controller/commands',
-                         lambda m: cmds.append([phase[0], time.monotonic(), list(map(float, m.data))]),
+                         lambda m: cmds.append([phase[0], time.monotonic(),
+                                                list(map(float, m.data))]),
                          qos_profile('reliable', 100))
 js_pub = node.create_publisher(JS, '/joint_states', qos_profile('reliable', 10))
 pol = node.create_publisher(F64, '/policy/command', qos_profile('reliable'))
