@@ -98,9 +98,11 @@ node.destroy_node(); graph.try_shutdown()
 def bench_core(n: int = 20000) -> float:
     """Mean cost of one core tick, us."""
     from imitation_ros.dagger import CoreConfig, DaggerCore, GateConfig, GateSafety
+    from imitation_ros.profile import load_profile
+    from imitation_ros.resources import config_path
 
-    core = DaggerCore(GateSafety(-np.full(6, 2.0), np.full(6, 2.0), max_step_rad=0.05,
-                                 stale_obs_s=0.2), gate=GateConfig(), config=CoreConfig())
+    core = DaggerCore(GateSafety.from_profile(load_profile(config_path('sim_arm.yaml'))),
+                      gate=GateConfig(), config=CoreConfig())
     q = np.zeros(6)
     t0 = time.perf_counter()
     for k in range(n):
@@ -123,7 +125,8 @@ def bench_node(switches: int, settle_s: float) -> list[float | None]:
         log = Path(tmp) / 'dagger.log'
         gate = subprocess.Popen(
             [sys.executable, '-m', 'imitation_ros.nodes.dagger_node', '--ros-args',
-             '-p', 'triggers:=[joy]', '-p', 'ramp_s:=0.0', '-p', 'max_step_rad:=0.25'],
+             '-p', 'triggers:=[joy]', '-p', 'ramp_s:=0.0', '-p', 'max_step_rad:=0.25',
+             '-p', 'enabled:=true'],
             env=env, stdout=log.open('wb'), stderr=subprocess.STDOUT)
         try:
             out = Path(tmp) / 'lat.json'

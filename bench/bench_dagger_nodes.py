@@ -77,10 +77,10 @@ def session(rdir: Path, profile: Path, checkpoint: Path, args: argparse.Namespac
         _node(env, 'recorder_node', logs / 'rec.log', '-p', prof, '-p', f'output_dir:={bags}'),
         _node(env, 'policy_node', logs / 'policy.log', '-p', prof,
               '-p', f'checkpoint:={checkpoint}',
-              '-p', 'device:=cpu', '-p', 'command:=forward',
+              '-p', 'device:=cpu', '-p', 'command:=forward', '-p', 'enabled:=true',
               '-r', '/forward_position_controller/commands:=/policy/command'),
         _node(env, 'dagger_node', logs / 'dagger.log', '-p', prof, '-p', f'triggers:=[{args.via}]',
-              '-p', 'command:=forward', '-p', f'ramp_s:={args.ramp_s}'),
+              '-p', 'command:=forward', '-p', f'ramp_s:={args.ramp_s}', '-p', 'enabled:=true'),
     ]
     expert = _node(env, 'expert_node', logs / 'expert.log', '-p', prof, '-p', 'output:=leader',
                    '-p', f'takeover:={args.via}', '-p', f'episodes:={args.episodes}',

@@ -1,7 +1,12 @@
 """DAgger on the arm: the policy node's output goes through the dagger gate.
 
-    ros2 launch imitation_ros dagger.launch.py checkpoint:=runs/demo/train
-    imitation-ros launch dagger checkpoint:=runs/demo/train            # without ROS 2
+    ros2 launch imitation_ros dagger.launch.py profile:=so_arm.yaml checkpoint:=runs/demo/train
+    ros2 service call /dagger/enable std_srvs/srv/SetBool "{data: true}"
+    ros2 service call /policy/enable std_srvs/srv/SetBool "{data: true}"
+    imitation-ros launch dagger profile:=sim_arm.yaml checkpoint:=runs/demo/train enabled:=true
+
+``profile`` has no default (name the arm's; it must state ``max_velocity_rad_s``). Both nodes
+start disabled unless ``enabled:=true``.
 
 The policy node's command topic is remapped to /policy/command; dagger_node publishes on the
 arm's controller topic (the profile's forward or trajectory topic). The person's leader arm
@@ -25,8 +30,9 @@ def generate_launch_description():
             [share, 'config', 'policy.yaml']), description='policy node parameters'),
         DeclareLaunchArgument('dagger_params_file', default_value=PathJoinSubstitution(
             [share, 'config', 'dagger.yaml']), description='dagger node parameters'),
-        DeclareLaunchArgument('profile', default_value=PathJoinSubstitution(
-            [share, 'config', 'sim_arm.yaml']), description='robot profile (YAML)'),
+        # no default: a real arm must never run on another arm's (the simulator's) limits
+        DeclareLaunchArgument('profile', description='robot profile of the arm (YAML path, or '
+                              'a file name under config/; required)'),
         # '' in quotes: launch_ros parses substituted parameter values as YAML (see deploy)
         DeclareLaunchArgument('checkpoint', default_value="''",
                               description='training output folder or checkpoint (required)'),
@@ -34,15 +40,20 @@ def generate_launch_description():
                               description='hg, classic or label_only'),
         DeclareLaunchArgument('use_sim_time', default_value='false',
                               description='follow /clock'),
+        DeclareLaunchArgument('enabled', default_value='false',
+                              description='true: both nodes command at once; false: wait for '
+                                          '/policy/enable and /dagger/enable'),
         Node(package='imitation_ros', executable='policy_node', name='policy', output='screen',
              parameters=[LaunchConfiguration('params_file'),
                          {'profile': profile, 'command': 'forward',
                           'checkpoint': LaunchConfiguration('checkpoint'),
+                          'enabled': LaunchConfiguration('enabled'),
                           'use_sim_time': LaunchConfiguration('use_sim_time')}],
              remappings=[('/forward_position_controller/commands', '/policy/command')]),
         Node(package='imitation_ros', executable='dagger_node', name='dagger', output='screen',
              parameters=[LaunchConfiguration('dagger_params_file'),
                          {'profile': profile, 'command': 'forward',
                           'mode': LaunchConfiguration('mode'),
+                          'enabled': LaunchConfiguration('enabled'),
                           'use_sim_time': LaunchConfiguration('use_sim_time')}]),
     ])

@@ -227,6 +227,10 @@ def plan(desc: LaunchDescription, launch_args: dict[str, str],
             ctx[name] = launch_args[name]
         elif arg.default_value is not None:
             ctx[name] = _resolve(arg.default_value, ctx)
+        else:
+            msg = (f'launch argument {name!r} is required (it has no default): '
+                   f'{arg.description or name}; give {name}:=...')
+            raise ConfigError(msg)
         if arg.choices and name in ctx and ctx[name] not in arg.choices:
             msg = f'launch argument {name}:={ctx[name]!r} not in {arg.choices}'
             raise ConfigError(msg)

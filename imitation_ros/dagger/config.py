@@ -1,12 +1,14 @@
 """Parameters of ``dagger_node`` (one ROS parameter per field; see ``config/dagger.yaml``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from typing import Literal
 
 from imitation_ros.dagger.core import CoreConfig
 from imitation_ros.dagger.gate import GateConfig
 from imitation_ros.dagger.modes import ModeConfig
+from imitation_ros.deploy.safety import SafetyConfig
 from imitation_ros.errors import ConfigError
 
 
@@ -39,18 +41,41 @@ class DaggerNodeConfig:
     command: Literal['profile', 'forward', 'trajectory'] = 'profile'  # in and out interface
     trajectory_time_s: float = 0.0                # JointTrajectory time_from_start; 0 = period
     rate_hz: float = 0.0                          # control rate; 0 = the profile's fps
-    max_step_rad: float = 0.05                    # safety: largest step per period, rad
-    stale_obs_s: float = 0.2                      # safety: measured state older: hold, s
-    limit_margin_rad: float = 0.0                 # safety: keep inside the limits, rad
+    # safety: the policy node's filter, same parameters (deploy.config.PolicyNodeConfig)
+    velocity_scale: float = 1.0                   # step cap = profile velocity x this x dt
+    max_step_rad: float = 0.0                     # extra cap per period, rad; 0 = off
+    max_lead_rad: float = 0.5                     # target this close to measured, rad; 0 = off
+    stale_obs_s: float = 0.2                      # measured state older: hold, s
+    limit_margin_rad: float = 0.0                 # keep inside the limits, rad
+    state_limit_tolerance_rad: float = 0.2        # measured further outside limits: hold, rad
+    enabled: bool = False                         # command at once (else wait for ~/enable)
 
     def __post_init__(self) -> None:
-        if self.rate_hz < 0 or self.rate_hz > 1000:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                msg = f'dagger: parameter {f.name} must be finite, got {value}'
+                raise ConfigError(msg)
+        if not 0 <= self.rate_hz <= 1000:
             msg = f'dagger: parameter rate_hz must be in [0, 1000], got {self.rate_hz}'
             raise ConfigError(msg)
         if self.trajectory_time_s < 0:
             msg = f'dagger: trajectory_time_s must be >= 0, got {self.trajectory_time_s}'
             raise ConfigError(msg)
-        self.gate(), self.mode_config(), self.core()     # validate the parts
+        self.gate(), self.mode_config(), self.core(), self.safety()     # validate the parts
+
+    def safety(self) -> SafetyConfig:
+        """The safety filter's part (raises ``ConfigError`` naming the parameter)."""
+        try:
+            return SafetyConfig(max_step_rad=self.max_step_rad,
+                                velocity_scale=self.velocity_scale,
+                                stale_obs_s=self.stale_obs_s,
+                                limit_margin_rad=self.limit_margin_rad,
+                                max_lead_rad=self.max_lead_rad,
+                                state_limit_tolerance_rad=self.state_limit_tolerance_rad)
+        except ConfigError as err:
+            msg = f'dagger: {err}'
+            raise ConfigError(msg) from None
 
     def gate(self) -> GateConfig:
         """The gate's part."""
@@ -67,8 +92,7 @@ class DaggerNodeConfig:
         return ModeConfig(mode=self.mode, beta0=self.beta0, beta_decay=self.beta_decay,
                           round=self.round)
 
-    def core(self, period_s: float = 0.0) -> CoreConfig:
-        """Ramp, staleness and the control period (for early override ticks)."""
+    def core(self) -> CoreConfig:
+        """Ramp and staleness times."""
         return CoreConfig(ramp_s=self.ramp_s, policy_stale_s=self.policy_stale_s,
-                          leader_stale_s=self.leader_stale_s, joy_stale_s=self.joy_stale_s,
-                          period_s=period_s)
+                          leader_stale_s=self.leader_stale_s, joy_stale_s=self.joy_stale_s)

@@ -6,12 +6,17 @@ times), and at every control tick
 
 1. steps the :class:`~imitation_ros.dagger.gate.ControlGate` (Joy, service, deviation);
 2. picks the executed stream (:func:`~imitation_ros.dagger.modes.expert_executes`);
-3. on a handover, starts the :class:`~imitation_ros.dagger.ramp.HandoverRamp` -- from the last
-   executed command when the person takes over, from the measured pose when the policy gets
-   control back (and asks the caller to reset the policy's chunks);
+3. on a handover either way, starts the :class:`~imitation_ros.dagger.ramp.HandoverRamp` from
+   the last executed command (the measured pose before any) and, when the policy gets
+   control back, asks the caller to reset the policy's chunks. The safety filter keeps its
+   memory of the last executed command across the handover, so the first command after it
+   is capped from that command, not from the (lagging) measured pose;
 4. holds when the executed stream is stale (older than its ``*_stale_s``) or missing: the
    last command that passed is re-sent, or nothing before any passed -- never zeros;
-5. passes the command through the safety filter (:class:`~imitation_ros.dagger.safety.GateSafety`).
+5. passes the command through the safety filter (:class:`~imitation_ros.dagger.safety.GateSafety`:
+   the policy node's filter built from the profile), which caps each joint's step at its
+   velocity limit times the time since the last command -- a tick run early (an override
+   acted on at once) moves less, and a faster rate does not move faster.
 
 It counts interventions, time under each controller and handover latency (input arrival to
 the tick that switched) for the diagnostics.
@@ -42,17 +47,14 @@ class CoreConfig:
     policy_stale_s: float = 0.2       # policy command older than this: hold
     leader_stale_s: float = 0.2       # leader pose older than this: hold (and no deviation)
     joy_stale_s: float = 0.5          # Joy older than this counts as released
-    period_s: float = 0.0             # control period; > 0: a tick sooner than one period
-    #                                   after the last (an override acted on at once) moves
-    #                                   at most the step cap scaled by the elapsed fraction
 
     def __post_init__(self) -> None:
         for name in ('policy_stale_s', 'leader_stale_s', 'joy_stale_s'):
-            if not getattr(self, name) > 0:
-                msg = f'dagger {name} must be > 0, got {getattr(self, name)}'
+            if not 0 < getattr(self, name) < np.inf:
+                msg = f'dagger {name} must be > 0 and finite, got {getattr(self, name)}'
                 raise ConfigError(msg)
-        if self.ramp_s < 0 or self.period_s < 0:
-            msg = f'dagger ramp_s and period_s must be >= 0, got {self.ramp_s}, {self.period_s}'
+        if not 0 <= self.ramp_s < np.inf:
+            msg = f'dagger ramp_s must be >= 0 and finite, got {self.ramp_s}'
             raise ConfigError(msg)
 
 
@@ -159,11 +161,20 @@ class DaggerCore:
         self.gate.set_service(human)
         self.service_t = t_s
 
-    def reset(self) -> None:
-        """New episode: the policy commands, no ramp, the filter forgets its last command."""
+    def reset(self, *, forget_last: bool = False) -> None:
+        """New episode: the policy commands, no ramp; a boundary of the filter.
+
+        The filter keeps its last command: the next one is still capped from it (see
+        ``SafetyFilter.mark_boundary``). ``forget_last``: the arm was put at a new pose
+        without this core (a simulated episode reset): the next command steps from the
+        measured pose.
+        """
         self.gate.reset()
         self.ramp.cancel()
-        self.safety.reset()
+        if forget_last:
+            self.safety.forget()
+        else:
+            self.safety.reset()
         self.expert_active = False
         self._last_tick = None
 
@@ -180,15 +191,14 @@ class DaggerCore:
         reset_policy = False
         if dec.changed:
             event = InterventionRecord(now_s, dec.human, dec.source or 'release')
+            # blend from the last executed command (before any, the measured pose); the
+            # filter keeps it too, so the step stays capped from what was last sent
+            last = self.safety.last
+            self.ramp.start(last if last is not None else measured, now_s)
             if dec.human:
                 st.interventions += 1
-                # the last executed command; before any, the measured pose
-                last = self.safety.last
-                self.ramp.start(last if last is not None else measured, now_s)
             else:
                 reset_policy = True
-                self.safety.reset()           # step from the measured pose
-                self.ramp.start(measured, now_s)
             src = dec.source if dec.human else self._release_source()
             t_in = {'joy': self.joy_t, 'service': self.service_t,
                     'deviation': self.leader.t_s}.get(src, now_s)
@@ -211,12 +221,7 @@ class DaggerCore:
             out = self.safety.hold(f'{name} command missing or stale')
         else:
             cmd = self.ramp.apply(target, now_s)
-            last = self.safety.last
-            if cfg.period_s > 0 and last is not None and dt < cfg.period_s and \
-                    cmd.shape == last.shape:
-                move = self.safety.max_step_rad * dt / cfg.period_s    # early tick: less
-                cmd = last + np.clip(cmd - last, -move, move)
-            out = self.safety.filter(cmd, measured, obs_age)
+            out = self.safety.filter(cmd, measured, obs_age, now_s=now_s)
         if out.action == 'hold':
             st.holds += 1
         return TickResult(out.command, dec.human, expert, out.action, out.reasons, event,

@@ -180,8 +180,9 @@ def run_gated_episode(sim: Any, controller: Any, expert: Any, monitor: Any, core
     sim.reset(seed)
     expert.reset(seed)
     monitor.reset()
-    core.reset()
+    core.reset(forget_last=True)          # the sim put the arm at a new pose
     controller.reset()
+    controller.safety.reset()
     out = EpisodeFrames()
     n = max(1, round(duration_s / sim.control_period_s))
     streak = 0

@@ -1,9 +1,11 @@
 """Parameters of ``policy_node`` (one ROS parameter per field; see ``config/policy.yaml``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from typing import Literal
 
+from imitation_ros.deploy.safety import SafetyConfig
 from imitation_ros.errors import ConfigError
 
 
@@ -36,17 +38,22 @@ class PolicyNodeConfig:
     trajectory_max_delivery_s: float = 0.005  # publish -> JTC callback, at most, s
     trajectory_resync_rad: float = 0.3   # arm this far from JTC's expected setpoint: resync, rad
     trajectory_points: int = 0           # JointTrajectory points after the first; 0 = rest of chunk
-    enabled: bool = True                 # start commanding at once (else wait for ~/enable)
+    enabled: bool = False                # command at once (else wait for ~/enable)
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
             msg = 'policy: parameter checkpoint is required (a training output folder)'
             raise ConfigError(msg)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                msg = f'policy: parameter {f.name} must be finite, got {value}'
+                raise ConfigError(msg)
         if not 0 < self.controller_rate_hz <= 10000:
             msg = ('policy: parameter controller_rate_hz must be in (0, 10000], got '
                    f'{self.controller_rate_hz}')
             raise ConfigError(msg)
-        if self.rate_hz < 0 or self.rate_hz > 1000:
+        if not 0 <= self.rate_hz <= 1000:
             msg = f'policy: parameter rate_hz must be in [0, 1000], got {self.rate_hz}'
             raise ConfigError(msg)
         for name in ('latency_margin_s', 'latency_prior_s', 'max_plan_age_s', 'enable_ramp_s',
@@ -56,3 +63,17 @@ class PolicyNodeConfig:
             if getattr(self, name) < 0:
                 msg = f'policy: parameter {name} must be >= 0, got {getattr(self, name)}'
                 raise ConfigError(msg)
+        self.safety()
+
+    def safety(self) -> SafetyConfig:
+        """The safety filter's part (raises ``ConfigError`` naming the parameter)."""
+        try:
+            return SafetyConfig(max_step_rad=self.max_step_rad,
+                                velocity_scale=self.velocity_scale,
+                                stale_obs_s=self.stale_obs_s,
+                                limit_margin_rad=self.limit_margin_rad,
+                                max_lead_rad=self.max_lead_rad,
+                                state_limit_tolerance_rad=self.state_limit_tolerance_rad)
+        except ConfigError as err:
+            msg = f'policy: {err}'
+            raise ConfigError(msg) from None

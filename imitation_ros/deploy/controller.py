@@ -130,14 +130,16 @@ class PolicyController:
         return self.plan.seams
 
     def reset(self) -> None:
-        """Start over: drop chunks, in-flight results, the history and the last command.
+        """Start over: drop chunks, in-flight results and the history (enable, reset).
 
-        The next command ramps in again when ``enable_ramp_s`` is set.
+        The next command ramps in again when ``enable_ramp_s`` is set; the safety filter
+        marks a boundary (``SafetyFilter.mark_boundary``): that command is still capped
+        from the last one sent.
         """
         self._epoch += 1
         self.worker.cancel()
         self.plan.clear()
-        self.safety.reset()
+        self.safety.mark_boundary()
         self._history.clear()
         self._error = ''
         self._ramp_from = None
@@ -217,7 +219,7 @@ class PolicyController:
                        f'max_plan_age_s {self.config.max_plan_age_s}'))
         action = self._ramp(sample.action, measured, now_s)
         seam_tick = sample.blending or took
-        verdict = self.safety.filter(action, measured, age)
+        verdict = self.safety.filter(action, measured, age, now_s=now_s)
         if verdict.action == 'hold':
             return self._held(verdict)
         if self._last_cmd is not None and verdict.command is not None:

@@ -100,6 +100,7 @@ def controller_policy(sim: Any, controller: PolicyController, *, obs_delay_s: fl
     def policy(obs: dict[str, Any], t_s: float) -> NDArray[np.floating]:
         if t_s == 0.0:
             controller.reset()
+            controller.safety.reset()    # the sim put the arm (and its target) at a new pose
             seen.clear()
         seen.append((t_s, obs))
         if len(seen) <= delay:                      # nothing old enough yet: as if missing

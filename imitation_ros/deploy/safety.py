@@ -11,21 +11,39 @@ Rules, in order:
 4. Keep the target within ``max_lead_rad`` of the measured position (when set), so a blocked
    or lagging arm is never handed a target far ahead of where it is.
 5. Cap the step from the last command sent (or the measured position when none was sent):
-   per joint, ``max_velocity_rad_s`` (the profile's) x ``velocity_scale`` x control period,
-   and at most ``max_step_rad`` when that is set. The cap comes last, so nothing, not even a
-   jump of the measured position, makes the command step further than it.
+   per joint, ``max_velocity_rad_s`` (the profile's) x ``velocity_scale`` x the time elapsed
+   since that command (given ``now_s``; at most one control period, so a late tick never
+   catches up and a faster rate never moves faster), and at most ``max_step_rad`` scaled the
+   same way when that is set. The cap comes last, so nothing, not even a jump of the
+   measured position, makes the command step further than it.
+
+Boundaries (enable, reset, a change of who commands) call :meth:`SafetyFilter.mark_boundary`:
+the filter keeps the last command it passed, so the first command after the boundary is
+still capped from it -- two consecutive commands never differ by more than the cap. Only
+when the arm is not near that command any more (further than ``max_lead_rad`` plus one step
+cap on some joint: it was moved, reset or another controller commanded it while this filter
+was silent) the step starts from the measured pose instead, which moves the target towards
+the arm, never away from it. :meth:`SafetyFilter.reset` forgets the last command outright
+(a simulated arm teleported to a new pose, a proposal that was never executed).
 
 "Hold" re-sends the last command that passed (the arm keeps its target), or, before any was
 sent, returns ``None`` so the caller publishes nothing. A zero vector is never invented.
 Every hold carries a ``kind`` (a short key for counting: ``stale``, ``non_finite`` ...) and a
 ``reason`` naming the joint, stream or limit involved.
 
-:meth:`SafetyFilter.filter_trajectory` applies rules 3 and 4 to every point of a trajectory,
-point after point (the step between points capped at the velocity limit times their spacing).
+:meth:`SafetyFilter.filter_trajectory` applies rules 3 to 5 to every point of a trajectory,
+point after point (the step between points capped at the velocity limit times their spacing;
+the lead limit applies when the measured pose is given).
+
+Every cap is required to be finite: :class:`SafetyConfig` refuses inf, nan and negative
+values with the parameter's name, and :meth:`SafetyFilter.from_profile` refuses a profile
+that does not state ``joints.max_velocity_rad_s``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import numbers
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -50,6 +68,11 @@ class SafetyConfig:
     state_limit_tolerance_rad: float = 0.2  # hold when measured is further outside the limits
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, numbers.Real) or not math.isfinite(value):
+                msg = f'parameter {f.name} must be a finite number, got {value!r}'
+                raise ConfigError(msg)
         if self.max_step_rad < 0:
             msg = f'max_step_rad must be >= 0 (0 = velocity limit only), got {self.max_step_rad}'
             raise ConfigError(msg)
@@ -103,6 +126,8 @@ class SafetyFilter:
     max_velocity: NDArray[np.float64] | None = None
     period_s: float | None = None
     _last: NDArray[np.float64] | None = None
+    _last_t: float | None = None
+    _boundary: bool = False
     _state_lo: NDArray[np.float64] = field(init=False, repr=False)
     _state_hi: NDArray[np.float64] = field(init=False, repr=False)
 
@@ -120,7 +145,10 @@ class SafetyFilter:
             if self.max_velocity.shape != self.lower.shape or np.any(self.max_velocity <= 0):
                 msg = f'max_velocity must be > 0 for each joint, got {self.max_velocity}'
                 raise SafetyError(msg)
-            if self.period_s is None or not self.period_s > 0:
+            if not np.all(np.isfinite(self.max_velocity)):
+                msg = f'max_velocity must be finite for each joint, got {self.max_velocity}'
+                raise SafetyError(msg)
+            if self.period_s is None or not (0 < self.period_s < math.inf):
                 msg = f'period_s must be > 0 with max_velocity, got {self.period_s}'
                 raise SafetyError(msg)
         elif self.config.max_step_rad <= 0:
@@ -136,14 +164,25 @@ class SafetyFilter:
             profile: The robot profile.
             config: The filter's limits.
             period_s: Control period, s (default ``1 / profile.fps``).
+
+        Raises:
+            ConfigError: The profile does not state ``joints.max_velocity_rad_s``.
         """
+        if not profile.limits.velocity_stated:
+            msg = (f'{profile.path or profile.name}: joints.max_velocity_rad_s is required to '
+                   'command an arm (the per-joint speed cap of the safety filter); state the '
+                   "arm's velocity limits, rad/s, one per joint")
+            raise ConfigError(msg)
         return cls(np.array(profile.limits.lower_rad), np.array(profile.limits.upper_rad),
                    config or SafetyConfig(), tuple(profile.joint_names),
                    np.array(profile.limits.max_velocity_rad_s),
                    period_s or 1.0 / profile.fps)
 
     def step_cap(self, dt_s: float | None = None) -> NDArray[np.float64]:
-        """Largest change of each joint over ``dt_s`` (default one period), rad."""
+        """Largest change of each joint over ``dt_s`` (default one period), rad.
+
+        ``max_step_rad`` is per period: over ``dt_s`` it scales by ``dt_s / period_s``.
+        """
         n = self.lower.shape[0]
         cap = np.full(n, np.inf)
         if self.max_velocity is not None:
@@ -159,9 +198,41 @@ class SafetyFilter:
         """The last command that passed (a copy), or None."""
         return None if self._last is None else self._last.copy()
 
+    @property
+    def last_time_s(self) -> float | None:
+        """When the last command passed (the ``now_s`` it was given), or None."""
+        return self._last_t
+
     def reset(self) -> None:
-        """Forget the last command (a new episode, or control handed back)."""
+        """Forget the last command outright: the next one steps from the measured pose.
+
+        Only for an arm whose target is known to have changed without this filter (a
+        simulated arm teleported to a new pose, a proposal that was never executed). At a
+        boundary of a real arm call :meth:`mark_boundary`.
+        """
         self._last = None
+        self._last_t = None
+        self._boundary = False
+
+    def mark_boundary(self) -> None:
+        """Enable, reset or hand-back: keep stepping from the last command (module docstring).
+
+        The next command is capped from the last one that passed, unless the arm is
+        further than ``max_lead_rad`` plus one step cap from it on some joint (then from the
+        measured pose).
+        """
+        self._boundary = self._last is not None
+
+    def _dt(self, now_s: float | None) -> float | None:
+        """Time the next step may cover: since the last command, at most one period.
+
+        None (one period) without times, or when the clock went back (a new simulated
+        episode restarting its clock).
+        """
+        if now_s is None or self._last_t is None or self.period_s is None \
+                or now_s < self._last_t:
+            return None
+        return min(now_s - self._last_t, self.period_s)
 
     def hold(self, reason: str, kind: str = 'other') -> SafetyVerdict:
         """Hold: the last command that passed (None before any), with the reason."""
@@ -178,6 +249,7 @@ class SafetyFilter:
         *,
         reason: str = 'no command',
         kind: str = 'no_command',
+        now_s: float | None = None,
     ) -> SafetyVerdict:
         """Return the command to send for a policy output.
 
@@ -187,6 +259,8 @@ class SafetyFilter:
             obs_age_s: Age of the newest observation the command was computed from.
             reason: Why ``command`` is None, when it is (logged with the hold).
             kind: Hold kind counted when ``command`` is None.
+            now_s: Time of this command, s (any monotonic clock): the step cap covers the
+                time since the last command, at most one period. None: one period.
         """
         n = self.lower.shape[0]
         if measured is None or obs_age_s is None:
@@ -224,8 +298,12 @@ class SafetyFilter:
         if self.config.max_lead_rad > 0:
             lead = self.config.max_lead_rad
             target = np.clip(target, meas - lead, meas + lead)
+        cap = self.step_cap(self._dt(now_s))
         ref = meas if self._last is None else self._last
-        cap = self.step_cap()
+        if self._boundary and np.any(np.abs(ref - meas) > self._near_rad()):
+            reasons.append('boundary: the arm is not near the last command, stepping from '
+                           'the measured pose')
+            ref = meas
         out = ref + np.clip(target - ref, -cap, cap)
         if not np.allclose(out, clamped):
             idx = np.flatnonzero(~np.isclose(out, clamped))
@@ -234,22 +312,38 @@ class SafetyFilter:
                            f'): {[self._name(i) for i in idx]}')
             action = 'step_capped'
         out = np.clip(out, self.lower, self.upper)
-        self._last = out
+        self._last, self._last_t, self._boundary = out, now_s, False
         return SafetyVerdict(out.copy(), action, tuple(reasons))
 
+    def _near_rad(self) -> NDArray[np.float64]:
+        """How far the arm may be from the last command and still be heading to it, rad."""
+        lead = self.config.max_lead_rad
+        if lead <= 0:
+            return np.full(self.lower.shape, np.inf)     # no lead limit: always continue
+        return lead + self.step_cap()
+
     def filter_trajectory(self, start: NDArray[np.floating], times_s: NDArray[np.floating],
-                          points: NDArray[np.floating]) -> NDArray[np.float64]:
+                          points: NDArray[np.floating],
+                          measured: NDArray[np.floating] | None = None) -> NDArray[np.float64]:
         """Clamp every point to the limits and cap each step from the point before.
 
         Args:
             start: The command sent this period (the trajectory's first point, filtered).
             times_s: Time of each point after ``start``'s, s, increasing.
             points: (m, n) positions.
+            measured: The measured pose: with ``max_lead_rad`` set, every point is kept
+                within it of this pose, like a single command (a trajectory left running by
+                a node that died never leads the arm further). None: no lead limit.
 
         Returns:
             (m, n) safe positions; a non-finite point repeats the previous one.
         """
         prev = np.asarray(start, dtype=np.float64)
+        lo, hi = self.lower, self.upper
+        if measured is not None and self.config.max_lead_rad > 0:
+            meas = np.asarray(measured, dtype=np.float64)
+            lead = self.config.max_lead_rad
+            lo, hi = np.maximum(lo, meas - lead), np.minimum(hi, meas + lead)
         out = np.empty((len(points), prev.shape[0]))
         t_prev = 0.0
         for i, (t, p) in enumerate(zip(np.asarray(times_s, dtype=np.float64),
@@ -258,7 +352,7 @@ class SafetyFilter:
                 out[i] = prev
             else:
                 cap = self.step_cap(max(t - t_prev, 0.0))
-                q = prev + np.clip(np.clip(p, self.lower, self.upper) - prev, -cap, cap)
+                q = prev + np.clip(np.clip(p, lo, hi) - prev, -cap, cap)
                 out[i] = np.clip(q, self.lower, self.upper)
             prev, t_prev = out[i], t
         return out

@@ -7,9 +7,17 @@ the profile's controller topic (forward ``Float64MultiArray`` or ``JointTrajecto
 Every tick runs :class:`imitation_ros.dagger.DaggerCore` (gate with hysteresis, handover ramp,
 mode, safety filter; stale streams hold, zeros are never sent). A Joy deadman change or a
 ``~/take_over`` call runs a tick at once (override latency = transport, not up to a period);
-such an early tick moves at most the step cap scaled by the time since the last tick.
+such an early tick moves at most the velocity cap times the time since the last tick.
 
-Services: ``~/take_over`` (std_srvs/SetBool: true = the person commands), ``~/reset``
+The gate starts disabled: it publishes nothing until ``~/enable`` (std_srvs/SetBool) is
+called with true, or ``enabled:=true`` is given. Every command passes the policy node's
+safety filter built from the profile (per-joint velocity caps times the time since the last
+command, lead limit, limit margin; the profile must state ``max_velocity_rad_s``); enable,
+reset and hand-back are boundaries of that filter: the next command is capped from the last
+one sent. The caps are logged at start.
+
+Services: ``~/enable`` (std_srvs/SetBool: start or stop commanding; true also starts a new
+episode), ``~/take_over`` (std_srvs/SetBool: true = the person commands), ``~/reset``
 (std_srvs/Trigger: new episode, control back to the policy). Publishes ``~/human_in_control``
 (std_msgs/Bool, latched; the recorder follows it and writes ``InterventionEvent`` records
 into the bag -- a standard interface, so rclpy and the DDS backend behave the same) and
@@ -60,12 +68,11 @@ class DaggerNode(Node):
         cfg = self.cfg = declare_config(self, DaggerNodeConfig)
         p = self.profile = load_profile(resolve_config(cfg.profile))
         self.names = list(p.joint_names)
-        safety = GateSafety.from_profile(p, max_step_rad=cfg.max_step_rad,
-                                         stale_obs_s=cfg.stale_obs_s,
-                                         limit_margin_rad=cfg.limit_margin_rad)
         self.period_s = 1.0 / (cfg.rate_hz or p.fps)
+        safety = GateSafety.from_profile(p, cfg.safety(), period_s=self.period_s)
         self.core = DaggerCore(safety, gate=cfg.gate(), mode=cfg.mode_config(),
-                               config=cfg.core(self.period_s), seed=cfg.seed)
+                               config=cfg.core(), seed=cfg.seed)
+        self.enabled = cfg.enabled
         self.mode = p.command.mode if cfg.command == 'profile' else cfg.command
         cmd_type = 'std_msgs/msg/Float64MultiArray' if self.mode == 'forward' else \
             'trajectory_msgs/msg/JointTrajectory'
@@ -84,6 +91,7 @@ class DaggerNode(Node):
         self.ctl_pub = self.create_publisher(Bool, '~/human_in_control', qos_profile('latched'))
         self.event_pub = self._intervention_publisher()
         self.diag = self.create_publisher(DiagnosticArray, '/diagnostics', qos_profile('reliable'))
+        self.create_service(SetBool, '~/enable', self._on_enable)
         self.create_service(SetBool, '~/take_over', self._on_take_over)
         self.create_service(Trigger, '~/reset', self._on_reset)
         self.reset_client = self.create_client(Trigger, cfg.policy_reset_service)
@@ -97,6 +105,14 @@ class DaggerNode(Node):
             f'dagger gate ({cfg.mode}, triggers {list(cfg.triggers)}) at '
             f'{1 / self.period_s:.1f} Hz: policy {cfg.policy_topic} + leader {p.action.topic} '
             f'-> {out_topic}')
+        sc = cfg.safety()
+        vel = np.asarray(p.limits.max_velocity_rad_s) * sc.velocity_scale
+        self.get_logger().info(
+            f'safety: velocity cap {np.round(vel, 3).tolist()} rad/s '
+            f'(step cap {np.round(safety.step_cap(), 4).tolist()} rad/period), max_step_rad '
+            f'{sc.max_step_rad or "off"}, lead {sc.max_lead_rad or "off"} rad, limit margin '
+            f'{sc.limit_margin_rad} rad, handover ramp {cfg.ramp_s} s; '
+            f'{"enabled" if self.enabled else "disabled: waiting for ~/enable"}')
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds / NS
@@ -133,6 +149,8 @@ class DaggerNode(Node):
             self._tick()
 
     def _tick(self) -> None:
+        if not self.enabled:
+            return
         now = self._now()
         res = self.core.tick(now)
         self.counts[res.action] += 1
@@ -197,6 +215,14 @@ class DaggerNode(Node):
         self._tick()          # act on the request at once
         response.success = True
         response.message = f'take_over={bool(request.data)}'
+        return response
+
+    def _on_enable(self, request: Any, response: Any) -> Any:
+        self.enabled = bool(request.data)
+        self.core.reset()          # a new episode; the filter keeps capping from its last
+        self._publish_control(False)
+        response.success, response.message = True, f'enabled={self.enabled}'
+        self.get_logger().info(response.message)
         return response
 
     def _on_reset(self, request: Any, response: Any) -> Any:

@@ -13,9 +13,13 @@ JointTrajectoryController executes keeps the velocity cap every controller cycle
 stands, one point per period up to ``trajectory_horizon_s``, all within ``max_lead_rad`` of the
 measured pose; see docs/jtc.md). Stale, missing or non-finite input holds (trajectory mode: a
 one-point trajectory at the running setpoint; on ``~/enable`` false and at shutdown too);
-nothing is published before a command is safe. Services ``~/enable`` (SetBool; ramps in from
-the measured pose) and ``~/reset`` (Trigger). ``/diagnostics`` and one log line every second:
-latency p50/p99, queue depth, seams, stalls, holds by kind, control period error.
+nothing is published before a command is safe. The node starts disabled: it publishes
+nothing until ``~/enable`` (SetBool; ramps in from the measured pose over ``enable_ramp_s``)
+is called with true, or ``enabled:=true`` is given; the caps and the ramp-in time are logged
+at start. ``~/reset`` (Trigger) starts over. Enable and reset are boundaries of the safety
+filter: the next command is still capped from the last one sent. ``/diagnostics`` and one
+log line every second: latency p50/p99, queue depth, seams, stalls, holds by kind, control
+period error.
 """
 from __future__ import annotations
 
@@ -30,7 +34,6 @@ from imitation_ros.deploy import (
     ControllerConfig,
     PolicyController,
     ProcessWorker,
-    SafetyConfig,
     SafetyFilter,
     ThreadWorker,
 )
@@ -72,11 +75,7 @@ class PolicyNode(Node):
                    f'{self.profile.path} has {list(self.profile.joint_names)}')
             raise ConfigError(msg)
         self.period_s = 1.0 / (cfg.rate_hz or self.profile.fps)
-        safety = SafetyFilter.from_profile(self.profile, SafetyConfig(
-            max_step_rad=cfg.max_step_rad, velocity_scale=cfg.velocity_scale,
-            stale_obs_s=cfg.stale_obs_s, limit_margin_rad=cfg.limit_margin_rad,
-            max_lead_rad=cfg.max_lead_rad,
-            state_limit_tolerance_rad=cfg.state_limit_tolerance_rad), period_s=self.period_s)
+        safety = SafetyFilter.from_profile(self.profile, cfg.safety(), period_s=self.period_s)
         worker = (ProcessWorker(partial(load_policy, cfg.checkpoint, device=cfg.device),
                                 min_latency_s=cfg.min_inference_s) if in_proc
                   else ThreadWorker(runner, min_latency_s=cfg.min_inference_s))
@@ -120,8 +119,14 @@ class PolicyNode(Node):
         self.get_logger().info(
             f'policy {runner.policy_type} from {cfg.checkpoint} at {1 / self.period_s:.1f} Hz, '
             f'inference in a {cfg.inference_worker}, '
-            f'{mode} commands, step cap {np.round(safety.step_cap(), 4).tolist()} rad/period, '
-            f'{"enabled" if self.enabled else "waiting for ~/enable"}')
+            f'{mode} commands, {"enabled" if self.enabled else "disabled: waiting for ~/enable"}')
+        sc = safety.config
+        vel = np.asarray(self.profile.limits.max_velocity_rad_s) * sc.velocity_scale
+        self.get_logger().info(
+            f'safety: velocity cap {np.round(vel, 3).tolist()} rad/s (step cap '
+            f'{np.round(safety.step_cap(), 4).tolist()} rad/period), max_step_rad '
+            f'{sc.max_step_rad or "off"}, lead {sc.max_lead_rad or "off"} rad, limit margin '
+            f'{sc.limit_margin_rad} rad, ramp-in {cfg.enable_ramp_s} s after enable/reset')
 
     def _now(self) -> int:
         return self.get_clock().now().nanoseconds

@@ -13,6 +13,7 @@ Example (``config/sim_arm.yaml``)::
       names: [shoulder_pan, shoulder_lift, elbow_flex, wrist_flex, wrist_roll, gripper]
       lower_rad: [-2.0, -1.6, -1.6, -1.7, -2.8, 0.0]
       upper_rad: [2.0, 1.6, 1.6, 1.7, 2.8, 1.0]
+      max_velocity_rad_s: [2.0, 2.0, 2.0, 2.5, 3.0, 8.0]   # required to command the arm
     state: {topic: /joint_states, type: sensor_msgs/msg/JointState}
     action: {topic: /leader/joint_states, type: sensor_msgs/msg/JointState}
     cameras:
@@ -92,6 +93,9 @@ class JointLimits:
     lower_rad: tuple[float, ...]
     upper_rad: tuple[float, ...]
     max_velocity_rad_s: tuple[float, ...]
+    # False: the profile did not state max_velocity_rad_s and it holds a placeholder (2.0)
+    # that recording and simulation may use; commanding an arm refuses such a profile.
+    velocity_stated: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,6 +260,7 @@ def profile_from_dict(data: Mapping[str, Any], path: str | Path | None = None) -
     if bad:
         msg = f'{jctx}: lower_rad must be < upper_rad for joint(s) {bad}'
         raise ConfigError(msg)
+    velocity_stated = 'max_velocity_rad_s' in joints
     vel = _floats(joints.get('max_velocity_rad_s', [2.0] * n), n, f'{jctx}.max_velocity_rad_s')
     if any(v <= 0 for v in vel):
         msg = f'{jctx}.max_velocity_rad_s: must be > 0, got {list(vel)}'
@@ -315,7 +320,8 @@ def profile_from_dict(data: Mapping[str, Any], path: str | Path | None = None) -
         name=str(data['name']),
         fps=float(fps),
         joint_names=tuple(names),
-        limits=JointLimits(lower_rad=lower, upper_rad=upper, max_velocity_rad_s=vel),
+        limits=JointLimits(lower_rad=lower, upper_rad=upper, max_velocity_rad_s=vel,
+                          velocity_stated=velocity_stated),
         state=streams['state'],
         action=streams['action'],
         cameras=tuple(cameras),

@@ -122,11 +122,12 @@ def test_dagger_round_through_the_nodes(trained: dict[str, Path], nodes_backends
                              '-p', f'profile:={prof}',
                              '-p', f'checkpoint:={trained["checkpoint"]}',
                              '-p', 'device:=cpu', '-p', 'command:=forward',
+                             '-p', 'enabled:=true',
                              '-r', f'{EXECUTED}:={POLICY}', log=tmp_path / 'policy.log'),
         'dagger': start_node(python, env, 'imitation_ros.nodes.dagger_node',
                              '-p', f'profile:={prof}', '-p', f'triggers:=[{via}]',
                              '-p', f'ramp_s:={ramp_s}', '-p', 'command:=forward',
-                             log=tmp_path / 'dagger.log'),
+                             '-p', 'enabled:=true', log=tmp_path / 'dagger.log'),
     }
     wait_ready({n: (pr, tmp_path / f'{n}.log', m) for (n, pr), m in zip(
         procs.items(), ('sim_node', 'recorder_node', 'policy_node', 'dagger_node'),

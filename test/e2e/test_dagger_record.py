@@ -86,7 +86,7 @@ def test_recorded_dagger_session_converts_with_aligned_flags(
                log=tmp_path / 'rec.log'),
         _start(python, backends.node_env, 'imitation_ros.nodes.dagger_node',
                '-p', f'profile:={prof_path}', '-p', 'triggers:=[service]', '-p', 'ramp_s:=0.2',
-               log=tmp_path / 'dagger.log'),
+               '-p', 'enabled:=true', log=tmp_path / 'dagger.log'),
     ]
     wait_ready({n: (pr, tmp_path / f'{n}.log', m) for pr, n, m in zip(
         procs, ('sim', 'rec', 'dagger'), ('sim_node', 'recorder_node', 'dagger_node'),

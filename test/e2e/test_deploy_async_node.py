@@ -116,7 +116,7 @@ def test_slow_policy_trajectory_every_period(
     policy = _start(python, backends.node_env, 'imitation_ros.nodes.policy_node',
                     '-p', f'checkpoint:={act_checkpoint}', '-p', 'device:=cpu',
                     '-p', 'command:=trajectory', '-p', 'min_inference_s:=0.2',
-                    '-p', 'enable_ramp_s:=0.3', '-p', 'stale_obs_s:=0.3',
+                    '-p', 'enable_ramp_s:=0.3', '-p', 'stale_obs_s:=0.3', '-p', 'enabled:=true',
                     log=tmp_path / 'policy.log')
     try:
         out = tmp_path / 'probe.json'
@@ -196,7 +196,8 @@ def test_process_worker_forward_every_period_and_child_ends_with_node(
                     '-p', f'checkpoint:={act_checkpoint}', '-p', 'device:=cpu',
                     '-p', 'command:=forward', '-p', 'min_inference_s:=0.2',
                     '-p', 'inference_worker:=process', '-p', 'enable_ramp_s:=0.3',
-                    '-p', 'stale_obs_s:=0.3', log=tmp_path / 'policy.log')
+                    '-p', 'stale_obs_s:=0.3', '-p', 'enabled:=true',
+                    log=tmp_path / 'policy.log')
     children: list[int] = []
     try:
         out = tmp_path / 'probe.json'

@@ -4,15 +4,19 @@ A fake robot process (one node) publishes the arm's joint states (100 Hz, a fixe
 camera (30 Hz, a fresh random image each frame, so the policy's output moves every frame),
 records every command the policy node publishes, and drives it through phases:
 
-``disabled`` (enabled:=false) -> ``~/enable`` true -> ``run`` -> the camera stops
-(``stale_camera``) -> ``run2`` -> joint states carry a NaN (``nan_state``) -> ``run3`` ->
-joint 0 measured beyond its upper limit (``out_of_limit``) -> ``~/reset`` -> ``run4`` ->
-``~/enable`` false (``off``).
+``disabled`` (the default: no ``enabled`` parameter given) -> ``~/enable`` true -> ``run``
+-> the camera stops (``stale_camera``) -> ``run2`` -> joint states carry a NaN
+(``nan_state``) -> ``run3`` -> joint 0 measured beyond its upper limit (``out_of_limit``) ->
+``~/reset`` -> ``run4`` -> ``~/enable`` false (``off``) -> ``~/enable`` true (``run5``).
+The fake arm never follows, so at every boundary its pose lags the last command.
 
 Regressions pinned (each on the commands received, with a floor on how many arrived):
-- nothing is published while disabled, nor after ``~/enable`` false;
-- the first command after ``~/enable`` and after ``~/reset`` is within one step cap of the
-  measured pose (the ramp starts at the arm), and no step anywhere exceeds the cap;
+- nothing is published before ``~/enable`` (the node starts disabled), nor after ``~/enable``
+  false;
+- the first command after ``~/enable`` is within one step cap of the measured pose (the ramp
+  starts at the arm), and no two consecutive commands differ by more than the cap, across
+  ``~/reset`` and a second ``~/enable`` too (the filter keeps stepping from its last
+  command; before, ``~/reset`` restarted from the lagging pose and jumped back);
 - while the camera is silent and while the state holds a NaN, every command equals the last
   one before the fault (a hold; never zeros, never a new action), and the node says why;
 - with the camera back, the commands move again (the policy runs);
@@ -90,8 +94,12 @@ def call(client, req):
         run_for(0.01)
     return fut.result()
 
-call(enable, SetBool.Request(data=False))      # the node is up; it was started disabled
+end = time.monotonic() + 60                    # the node is up: it started disabled
+while not enable.service_is_ready():
+    assert time.monotonic() < end, 'policy ~/enable not up'
+    run_for(0.1)
 phase[0] = 'disabled'; run_for(1.5)
+phase[0] = 'enabling'                          # commands may arrive before the reply
 call(enable, SetBool.Request(data=True))
 phase[0] = 'run'; run_for(3.0)
 phase[0] = 'stale_camera'; run_for(1.5, camera=False)
@@ -105,6 +113,8 @@ phase[0] = 'reset'; call(reset, Trigger.Request())
 phase[0] = 'run4'; run_for(2.0)
 call(enable, SetBool.Request(data=False))
 phase[0] = 'off'; run_for(1.0)
+call(enable, SetBool.Request(data=True))
+phase[0] = 'run5'; run_for(1.5)
 json.dump(cmds, open(sys.argv[4], 'w'))
 node.destroy_node()
 graph.try_shutdown()
@@ -126,7 +136,7 @@ def test_enable_reset_and_holds_on_what_is_published(
     pose = np.array([0.1, 0.4, 1.1, 1.2, 0.0, 0.5])
     policy = _start(python, backends.node_env, 'imitation_ros.nodes.policy_node',
                     '-p', f'checkpoint:={checkpoint}', '-p', 'device:=cpu',
-                    '-p', 'command:=forward', '-p', 'enabled:=false',
+                    '-p', 'command:=forward',
                     '-p', 'enable_ramp_s:=1.0', '-p', 'stale_obs_s:=0.3',
                     log=tmp_path / 'policy.log')
     try:
@@ -147,20 +157,23 @@ def test_enable_reset_and_holds_on_what_is_published(
     n = {k: len(v) for k, v in by.items()}
     assert 'disabled' not in by and 'start' not in by, n
     assert len(by.get('off', [])) <= 2, n                     # at most what was in flight
-    for phase in ('run', 'stale_camera', 'run2', 'nan_state', 'run3', 'out_of_limit', 'run4'):
+    for phase in ('run', 'stale_camera', 'run2', 'nan_state', 'run3', 'out_of_limit', 'run4',
+                  'run5'):
         assert n.get(phase, 0) >= 15, f'{phase}: {n.get(phase, 0)} commands\n{logs[-3000:]}'
     allc = np.array([c for _, _, c in got])
     assert np.all(np.isfinite(allc))
     assert np.all(allc >= lower - 1e-9) and np.all(allc <= upper + 1e-9)
-    # the ramp starts at the measured pose, after ~/enable and after ~/reset
-    assert np.all(np.abs(by['run'][0][1] - np.clip(pose, lower, upper)) <= cap + 1e-6)
-    assert np.all(np.abs(by['run4'][0][1] - np.clip(pose, lower, upper)) <= cap + 1e-6)
-    # No step over the cap, except where ~/reset starts over from the measured pose (this
-    # fake arm never follows, so its pose lies up to max_lead_rad from the last command).
-    pre_reset = ('run', 'stale_camera', 'run2', 'nan_state', 'run3', 'out_of_limit')
-    for seq in ([c for p, _, c in got if p in pre_reset], [c for p, _, c in got if p == 'run4']):
-        steps = np.abs(np.diff(np.array(seq), axis=0))
-        assert np.all(steps <= cap + 1e-6), f'step over the cap: {steps.max(axis=0)} > {cap}'
+    # the first command after ~/enable ramps in from the measured pose
+    first = (by.get('enabling') or by['run'])[0][1]
+    assert np.all(np.abs(first - np.clip(pose, lower, upper)) <= cap + 1e-6)
+    # the arm (which never follows) lags the last command at ~/reset and the second enable
+    for before, after in (('out_of_limit', 'run4'), ('run4', 'run5')):
+        assert np.any(np.abs(by[before][-1][1] - pose) > 1.5 * cap), (before, after)
+    # every pair of consecutive commands, across every boundary, within the cap
+    steps = np.abs(np.diff(allc, axis=0))
+    worst = int(np.argmax((steps / cap).max(axis=1)))
+    assert np.all(steps <= cap + 1e-6), \
+        f'step {steps[worst]} > cap {cap} ({got[worst][0]} -> {got[worst + 1][0]})'
 
     def held(phase: str, prev: str) -> None:
         t0 = by[phase][0][0]

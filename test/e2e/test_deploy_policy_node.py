@@ -69,7 +69,8 @@ def test_policy_commands_sim_within_limits_and_holds(
     policy = _start(python, backends.node_env, 'imitation_ros.nodes.policy_node',
                     '-p', f'checkpoint:={checkpoint}', '-p', 'device:=cpu',
                     '-p', 'command:=forward', '-p', f'max_step_rad:={max_step}',
-                    '-p', 'stale_obs_s:=0.3', log=tmp_path / 'policy.log')
+                    '-p', 'stale_obs_s:=0.3', '-p', 'enabled:=true',
+                    log=tmp_path / 'policy.log')
     try:
         out1 = tmp_path / 'probe1.json'
         probe = subprocess.run([python, '-c', PROBE, '12', str(out1)], env=backends.probe_env,

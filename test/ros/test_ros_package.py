@@ -162,8 +162,8 @@ def test_launch_deploy_with_sim(ws_env: dict[str, str], tmp_path: Path, procs,  
                tmp_path / 'sim.log')
     procs.append(sim)
     sim.wait_for(BACKEND_LINE)
-    dep = Proc(['ros2', 'launch', 'imitation_ros', 'deploy.launch.py',
-                f"checkpoint:={checkpoint}"], ws_env, tmp_path / 'deploy.log')
+    dep = Proc(['ros2', 'launch', 'imitation_ros', 'deploy.launch.py', 'profile:=sim_arm.yaml',
+                'enabled:=true', f"checkpoint:={checkpoint}"], ws_env, tmp_path / 'deploy.log')
     procs.append(dep)
     dep.wait_for(f'policy bc from {checkpoint}', timeout=180)
     assert BACKEND_LINE in dep.text()
@@ -183,8 +183,8 @@ def test_launch_dagger_with_sim(ws_env: dict[str, str], tmp_path: Path, procs,  
                tmp_path / 'sim.log')
     procs.append(sim)
     sim.wait_for(BACKEND_LINE)
-    dag = Proc(['ros2', 'launch', 'imitation_ros', 'dagger.launch.py',
-                f"checkpoint:={checkpoint}"], ws_env, tmp_path / 'dagger.log')
+    dag = Proc(['ros2', 'launch', 'imitation_ros', 'dagger.launch.py', 'profile:=sim_arm.yaml',
+                'enabled:=true', f"checkpoint:={checkpoint}"], ws_env, tmp_path / 'dagger.log')
     procs.append(dag)
     dag.wait_for(f'policy bc from {checkpoint}', timeout=180)
     assert dag.text().count(BACKEND_LINE) >= 2, dag.text()[-5000:]   # policy and dagger

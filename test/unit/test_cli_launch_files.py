@@ -3,7 +3,9 @@
 Regressions pinned:
 - each Node(...) names an executable that setup.py installs and a module under nodes/;
 - every params file a launch file passes exists and has the `<node>: ros__parameters:` form;
-- unknown launch arguments are refused with the declared ones listed.
+- unknown launch arguments are refused with the declared ones listed;
+- deploy/dagger launches need the arm's profile named (no fallback to the simulator's): a
+  clear error names the launch argument; their nodes start disabled unless enabled:=true.
 """
 from __future__ import annotations
 
@@ -19,11 +21,17 @@ from imitation_ros.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
 SETUP_NODES = set(re.findall(r"'(\w+_node)'", (ROOT / 'setup.py').read_text()))
+ARM_LAUNCHES = ('deploy.launch.py', 'dagger.launch.py')
+
+
+def required_args(path: Path) -> dict[str, str]:
+    """Values for the arguments a launch file declares without a default."""
+    return {'profile': 'sim_arm.yaml'} if path.name in ARM_LAUNCHES else {}
 
 
 @pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
 def test_launch_file_plans(path: Path) -> None:
-    procs = launcher.plan(launcher.load_description(path), {})
+    procs = launcher.plan(launcher.load_description(path), required_args(path))
     assert procs, f'{path.name} starts no node'
     for proc in procs:
         module = proc.argv[2]
@@ -54,3 +62,18 @@ def test_launch_arguments_reach_the_nodes() -> None:
     assert 'episodes:=7' in procs['expert'].argv
     assert 'output_dir:=/x' in procs['recorder'].argv
     assert procs['expert'].shutdown_on_exit and not procs['sim'].shutdown_on_exit
+
+
+@pytest.mark.parametrize('name', ARM_LAUNCHES)
+def test_arm_launch_needs_a_profile_and_starts_disabled(name: str) -> None:
+    desc = launcher.load_description(ROOT / 'launch' / name)
+    with pytest.raises(ConfigError, match=r"launch argument 'profile' is required.*profile:="):
+        launcher.plan(desc, {'checkpoint': 'runs/x'})
+    procs = launcher.plan(desc, {'checkpoint': 'runs/x', 'profile': 'so_arm.yaml'})
+    assert {p.label for p in procs} >= {'policy'}
+    for proc in procs:
+        assert 'profile:=so_arm.yaml' in proc.argv, proc.argv
+        assert 'enabled:=false' in proc.argv, proc.argv      # moves only after ~/enable
+    procs = launcher.plan(desc, {'checkpoint': 'runs/x', 'profile': 'so_arm.yaml',
+                                 'enabled': 'true'})
+    assert all('enabled:=true' in p.argv for p in procs)

@@ -23,7 +23,8 @@ def test_params_file_matches_config() -> None:
     params['triggers'] = tuple(params['triggers'])
     cfg = DaggerNodeConfig(**params)
     assert cfg.gate().triggers == ('joy', 'service', 'deviation')
-    assert cfg.core(1 / 30).period_s == pytest.approx(1 / 30)
+    assert cfg.enabled is False                          # the gate starts disabled
+    assert cfg.safety().max_lead_rad == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(('kw', 'match'), [
@@ -33,6 +34,16 @@ def test_params_file_matches_config() -> None:
     ({'beta0': 1.5}, 'beta0'),
     ({'rate_hz': -1.0}, 'rate_hz'),
     ({'policy_stale_s': 0.0}, 'policy_stale_s'),
+    ({'rate_hz': float('nan')}, 'rate_hz'),
+    ({'max_step_rad': float('inf')}, 'max_step_rad'),
+    ({'max_step_rad': float('nan')}, 'max_step_rad'),
+    ({'max_step_rad': -0.1}, 'max_step_rad'),
+    ({'max_lead_rad': float('inf')}, 'max_lead_rad'),
+    ({'velocity_scale': 0.0}, 'velocity_scale'),
+    ({'velocity_scale': float('nan')}, 'velocity_scale'),
+    ({'stale_obs_s': float('inf')}, 'stale_obs_s'),
+    ({'state_limit_tolerance_rad': float('inf')}, 'state_limit_tolerance_rad'),
+    ({'ramp_s': float('nan')}, 'ramp_s'),
 ])
 def test_bad_values_name_the_parameter(kw: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
@@ -41,7 +52,7 @@ def test_bad_values_name_the_parameter(kw: dict, match: str) -> None:
 
 def test_launch_plans_policy_and_dagger() -> None:
     desc = launcher.load_description(ROOT / 'launch' / 'dagger.launch.py')
-    procs = launcher.plan(desc, {'checkpoint': 'runs/x'})
+    procs = launcher.plan(desc, {'checkpoint': 'runs/x', 'profile': 'sim_arm.yaml'})
     text = ' '.join(' '.join(map(str, p.cmd)) if hasattr(p, 'cmd') else str(p) for p in procs)
     assert 'policy_node' in text and 'dagger_node' in text
     assert '/policy/command' in text

@@ -21,6 +21,7 @@ from imitation_ros.dagger.labels import (
     intervention_rate,
     segments,
 )
+from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter
 from imitation_ros.errors import ConfigError
 
 N = 6
@@ -28,9 +29,15 @@ P = 1 / 30            # control period, s
 CAP = 0.05            # safety step cap, rad
 
 
+def gate_safety(cap: float = CAP) -> GateSafety:
+    """The policy node's filter: velocity cap/P rad/s per joint (cap rad per period)."""
+    return GateSafety(SafetyFilter(-np.full(N, 2.0), np.full(N, 2.0), SafetyConfig(),
+                                   max_velocity=np.full(N, cap / P), period_s=P))
+
+
 def make_core(triggers=('joy', 'service', 'deviation'), *, mode='hg', ramp_s=0.5,
               **gate_kw) -> DaggerCore:
-    safety = GateSafety(-np.full(N, 2.0), np.full(N, 2.0), max_step_rad=CAP, stale_obs_s=0.2)
+    safety = gate_safety()
     return DaggerCore(safety, gate=GateConfig(triggers=triggers, **gate_kw),
                       mode=ModeConfig(mode=mode), config=CoreConfig(ramp_s=ramp_s), seed=0)
 
@@ -188,8 +195,7 @@ def test_non_finite_command_holds() -> None:
 
 def test_modes_classic_beta_and_label_only() -> None:
     assert beta_for_round(1.0, 0.5, 3) == pytest.approx(0.125)
-    core = DaggerCore(GateSafety(-np.full(N, 2.0), np.full(N, 2.0), max_step_rad=1.0,
-                                 stale_obs_s=0.2),
+    core = DaggerCore(gate_safety(1.0),
                       gate=GateConfig(triggers=('service',)),
                       mode=ModeConfig(mode='classic', beta0=0.8, beta_decay=0.5, round=1),
                       seed=1)
@@ -242,9 +248,8 @@ def test_labels_roundtrip() -> None:
 
 
 def test_early_override_tick_moves_at_most_the_scaled_cap() -> None:
-    safety = GateSafety(-np.full(N, 2.0), np.full(N, 2.0), max_step_rad=CAP, stale_obs_s=0.2)
-    core = DaggerCore(safety, gate=GateConfig(triggers=('joy',)),
-                      config=CoreConfig(ramp_s=0.0, period_s=P))
+    core = DaggerCore(gate_safety(), gate=GateConfig(triggers=('joy',)),
+                      config=CoreConfig(ramp_s=0.0))
     feed(core, 0.0, leader=np.full(N, 1.0))
     first = core.tick(0.0).command
     core.on_joy(True, P / 4)                 # the override acts a quarter period later

@@ -166,9 +166,10 @@ def test_enable_ramp_from_measured_pose() -> None:
             for i in range(25)]
     ramp = 0.3 * np.minimum(1.0, np.arange(25) * DT / 0.5)
     assert cmds == pytest.approx(ramp)
-    ctl.reset()                                          # ramps in again after a reset
+    ctl.reset()                                          # ramps in again after a reset,
     again = ctl.tick(1.0, _obs(1.0, state=0.1), 1.0).verdict.command[1]
-    assert again == pytest.approx(0.1)
+    # from the arm's pose, but the step stays capped from the last command sent (0.3)
+    assert again == pytest.approx(0.3 - ctl.safety.step_cap()[1])
 
 
 def test_reset_drops_the_chunk_in_flight() -> None:

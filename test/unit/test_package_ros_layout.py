@@ -397,6 +397,8 @@ def test_sim_never_runs_on_sim_time(path: Path) -> None:
     desc = launcher.load_description(path)
     declared = {e.name for e in desc.entities if isinstance(e, launcher.DeclareLaunchArgument)}
     args = {'use_sim_time': 'true'} if 'use_sim_time' in declared else {}
+    if 'profile' in declared and path.name in ('deploy.launch.py', 'dagger.launch.py'):
+        args['profile'] = 'sim_arm.yaml'          # no default: the arm's profile is named
     for proc in launcher.plan(desc, args):
         if proc.argv[2].endswith('.sim_node'):
             assert 'use_sim_time:=true' not in proc.argv, f'{path.name}: {proc.argv}'
