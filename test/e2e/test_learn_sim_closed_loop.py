@@ -81,8 +81,8 @@ def wide_start(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     seeds = held_out_seeds(N_EVAL)
     bc = evaluate_checkpoint_on_task(res.checkpoint, sim_cfg, seeds)
     base = evaluate_baselines(stats.root, sim_cfg, seeds)
-    msg = (f'arm start +-{ARM_JITTER_RAD} rad: state-only BC {bc.successes}/{N_EVAL}, blind '
-           f'replay {base.blind.successes}/{N_EVAL}, expert {base.expert.successes}/{N_EVAL}')
+    msg = (f'arm start +-{ARM_JITTER_RAD} rad, seeds {seeds.start}..{seeds.stop - 1}: '
+           f'state-only BC {bc.rate}, blind replay {base.blind.rate}, expert {base.expert.rate}')
     print(msg)
     return {'bc': bc, 'blind': base.blind, 'expert': base.expert, 'train': res,
             'demo_successes': stats.successes, 'msg': msg}
