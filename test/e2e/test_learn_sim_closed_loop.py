@@ -12,14 +12,17 @@ cube +- 2 cm) blind replay of the demos' mean action trajectory lifts the cube o
 (30/30 measured): a success rate there says nothing about learning, and this file used to
 assert exactly that. Here the arm starts anywhere within +- 0.9 rad per joint (the cube as on
 ``lift_cube``): the policy has to read the joint state to bring the arm onto the approach, so
-blind replay mostly fails. Measured with these settings (30 demos, 29 successful; 2000 steps;
-seeds 10000..10019; ``pytest -s`` prints these): blind replay 6/20, state-only BC 18/20
-and 19/20 (two runs: the evaluation is latency-faithful), expert 20/20; at +- 0.6 rad blind 10/20, BC 18/20, expert 20/20. The bar: BC lifts the cube
-on at least 15 of 20 held-out seeds *and* on at least 5 more than blind replay on the same
-seeds (a policy succeeding 30 % of the time, as blind replay here, reaches 15/20 with
-probability ~4e-5). The camera's headline, on ``lift_cube_wide`` where the cube must be
-seen, is ``test/e2e/test_learn_vision.py``; the demo's, through the nodes,
-``test/e2e/test_demo_cli.py``.
+blind replay mostly fails. Measured with these settings (30 demos, 29 successful; 2000 steps):
+on the test seeds 10000..10019 (``pytest -s`` prints these) blind replay 6/20, state-only BC
+18/20 and 19/20 (two runs: the evaluation is latency-faithful), expert 20/20; the same
+checkpoint on the validation seeds 20000..20019, where the bar was chosen: BC 16/20, blind
+2/20, expert 20/20 (at +- 0.6 rad, test seeds: blind 10/20, BC 18/20). The bar: BC lifts the
+cube on at least 13 of 20 held-out seeds *and* on at least 5 more than blind replay on the
+same seeds. A policy at 80 % falls below 13/20 with probability ~3 %; one at 30 %, as blind
+replay here, reaches it with probability ~1e-3, and a policy blind to the joint state
+(state zeroed in ``PolicyRunner``) scored 0/20. The camera's headline, on ``lift_cube_wide``
+where the cube must be seen, is ``test/e2e/test_learn_vision.py``; the demo's, through the
+nodes, ``test/e2e/test_demo_cli.py``.
 
 Regressions pinned:
 - in-process demos carry the profile's features (video included), the task text, one
@@ -28,11 +31,12 @@ Regressions pinned:
 - demos written in-process load in the trainer (features, fps, task) and train (held-out
   action error < 0.1 rad);
 - the deploy stack drives the sim from a state-only checkpoint on held-out seeds;
-- state-only BC (30 demos, state noise 0.05 rad, 2000 steps) >= 15/20 and >= blind replay + 5
+- state-only BC (30 demos, state noise 0.05 rad, 2000 steps) >= 13/20 and >= blind replay + 5
   with the arm starting within +- 0.9 rad; the expert >= 19/20 there.
 
-Takes ~1 minute on one idle core (demos ~10 s, training ~12 s, three times 20 closed-loop
-episodes); 8.5 minutes on the 2 shared cores it was measured on (load average ~30).
+Takes ~1 minute on one idle core (estimated from the former version's ~35 s: demos ~10 s,
+training ~12 s, three times 20 closed-loop episodes); 4.5-8.5 minutes on the 2 shared cores
+it was measured on (load average ~30).
 """
 from __future__ import annotations
 
@@ -50,7 +54,7 @@ DEMOS = 30
 STEPS = 2000
 N_EVAL = 20
 ARM_JITTER_RAD = 0.9        # arm start: home +- this per joint (lift_cube: 0.2)
-MIN_SUCCESSES = 15
+MIN_SUCCESSES = 13
 MARGIN = 5                  # successes above blind replay on the same seeds
 
 
