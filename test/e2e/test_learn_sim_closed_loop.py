@@ -1,32 +1,42 @@
-"""BC learns the simulated cube lift from in-process expert demos, and succeeds closed loop.
+"""State-only BC learns the cube lift from a wide arm start, which blind replay cannot do.
 
 The whole learning path without ROS: scripted-expert demos written by
 ``imitation_ros.data.sim_demos`` (lerobot's writer, the converter's semantics), training with
 ``imitation_ros.learn.train`` (CPU, one thread), and the checkpoint driving the simulated arm
-through the deploy stack (``PolicyController`` + ``SafetyFilter``, as ``eval-sim`` and the
-policy node run it) on held-out seeds. No DDS is involved (nothing to fake either).
+through the policy node's controller and safety filter
+(``imitation_ros.sim.task_eval.evaluate_checkpoint_on_task``, latency-faithful, as the vision
+test and bench) on held-out seeds 10000..10019. No DDS is involved (nothing to fake either).
 
-Measured against a policy that ignores observations: the demos' mean action trajectory,
-replayed open loop (step-capped like the safety filter) on the same held-out seeds. On the
-default task (cube jitter +-2 cm) that blind replay already lifts the cube on every held-out
-seed (measured 20/20 and 30/30): the task does not need perception, so no policy can be
-"clearly above" it there. The honest bars are therefore: BC is as good as the blind replay
-(at most three episodes of twenty worse) and close to the expert. Both bars catch a closed
-loop that drifts: state noise 0.01 instead of 0.05 measured 9/20, and image BC whose gripper
-closed early 0/10.
+Why this test can fail. On ``lift_cube`` as the demo runs it (arm start +- 0.2 rad per joint,
+cube +- 2 cm) blind replay of the demos' mean action trajectory lifts the cube on every seed
+(30/30 measured): a success rate there says nothing about learning, and this file used to
+assert exactly that. Here the arm starts anywhere within +- 0.9 rad per joint (the cube as on
+``lift_cube``): the policy has to read the joint state to bring the arm onto the approach, so
+blind replay mostly fails. Measured with these settings (30 demos, 29 successful; 2000 steps):
+on the test seeds 10000..10019 (``pytest -s`` prints these) blind replay 6/20, state-only BC
+18/20 and 19/20 (two runs: the evaluation is latency-faithful), expert 20/20; the same
+checkpoint on the validation seeds 20000..20019, where the bar was chosen: BC 16/20, blind
+2/20, expert 20/20 (at +- 0.6 rad, test seeds: blind 10/20, BC 18/20). The bar: BC lifts the
+cube on at least 13 of 20 held-out seeds *and* on at least 5 more than blind replay on the
+same seeds. A policy at 80 % falls below 13/20 with probability ~3 %; one at 30 %, as blind
+replay here, reaches it with probability ~1e-3, and a policy blind to the joint state
+(state zeroed in ``PolicyRunner``) scored 0/20. The camera's headline, on ``lift_cube_wide``
+where the cube must be seen, is ``test/e2e/test_learn_vision.py``; the demo's, through the
+nodes, ``test/e2e/test_demo_cli.py``.
 
 Regressions pinned:
 - in-process demos carry the profile's features (video included), the task text, one
   episode per seed ending ``hold_s`` after success, action = the expert's command, state =
   the measured joints; an existing dataset folder is refused;
-- demos written in-process load in the trainer (features, fps, task) and train;
-- the deploy stack drives the sim from a checkpoint without error, on held-out seeds;
-- state-only BC (30 demos, state noise 0.05 rad, 2000 steps, ~12 s of training) lifts the
-  cube on at least 15 of 20 held-out seeds, and is not worse than the blind replay. Measured
-  (bench/bench_learnability.py): 2000 steps 20/20; 1000 steps 20/20, 20/20, 18/20 over three
-  demo/training seeds; 500 steps 1/20 - hence 2000, away from that cliff.
+- demos written in-process load in the trainer (features, fps, task) and train (held-out
+  action error < 0.1 rad);
+- the deploy stack drives the sim from a state-only checkpoint on held-out seeds;
+- state-only BC (30 demos, state noise 0.05 rad, 2000 steps) >= 13/20 and >= blind replay + 5
+  with the arm starting within +- 0.9 rad; the expert >= 19/20 there.
 
-Takes ~35 s on one core (demos ~10 s, training ~12 s, three times 20 closed-loop episodes).
+Takes ~1 minute on one idle core (estimated from the former version's ~35 s: demos ~10 s,
+training ~12 s, three times 20 closed-loop episodes); 4.5-8.5 minutes on the 2 shared cores
+it was measured on (load average ~30).
 """
 from __future__ import annotations
 
@@ -40,72 +50,62 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-HELD_OUT = range(10_000, 10_020)        # eval-sim's default seeds; demos use 0..N-1
-EVAL_S = 8.0                            # eval-sim's default episode length, s
-
-
-def _train_and_eval(tmp: Path, *, demos: int, cube_jitter_m: float) -> dict[str, Any]:
-    import torch
-
-    from imitation_ros.data.sim_demos import blind_replay_policy, write_sim_demos
-    from imitation_ros.deploy.controller import PolicyController
-    from imitation_ros.deploy.rollout import controller_policy
-    from imitation_ros.deploy.safety import SafetyConfig, SafetyFilter
-    from imitation_ros.learn.augment import AugmentConfig
-    from imitation_ros.learn.inference import load_policy
-    from imitation_ros.learn.trainer import TrainConfig, train
-    from imitation_ros.sim import (
-        ArmSim,
-        ArmSimConfig,
-        ScriptedExpert,
-        evaluate,
-        expert_policy,
-        load_profile_for_sim,
-    )
-
-    torch.set_num_threads(1)
-    sim_cfg = ArmSimConfig(cube_jitter_m=cube_jitter_m)
-    ds = write_sim_demos(tmp / 'ds', episodes=demos, seed=0, images=False,
-                         sim_config=sim_cfg).root
-    res = train(TrainConfig(
-        dataset=ds, policy='bc', output_dir=tmp / 'run', steps=2000, device='cpu',
-        val_every=2000, save_every=2000, augment=AugmentConfig(state_noise_std=0.05),
-        progress=False))
-    profile = load_profile_for_sim()
-    runner = load_policy(res.checkpoint, device='cpu')
-    controller = PolicyController(runner, SafetyFilter.from_profile(
-        profile, SafetyConfig(max_step_rad=0.1)))
-    sim = ArmSim(profile, sim_cfg)
-    try:
-        bc = evaluate(sim, controller_policy(sim, controller), HELD_OUT, duration_s=EVAL_S)
-        blind = evaluate(sim, blind_replay_policy(ds), HELD_OUT, duration_s=EVAL_S)
-        expert = evaluate(sim, expert_policy(sim, ScriptedExpert(sim.geometry, sim.joint_names)),
-                          HELD_OUT, duration_s=EVAL_S)
-    finally:
-        sim.close()
-    return {'bc': bc.success_rate, 'blind': blind.success_rate, 'expert': expert.success_rate,
-            'val_mae': res.val.get('val_mae'), 'train': res}
+DEMOS = 30
+STEPS = 2000
+N_EVAL = 20
+ARM_JITTER_RAD = 0.9        # arm start: home +- this per joint (lift_cube: 0.2)
+MIN_SUCCESSES = 13
+MARGIN = 5                  # successes above blind replay on the same seeds
 
 
 @pytest.fixture(scope='module')
-def default_task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def wide_start(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     os.environ.setdefault('MUJOCO_GL', 'egl')
-    return _train_and_eval(tmp_path_factory.mktemp('default'), demos=30, cube_jitter_m=0.02)
+    import torch
+
+    from imitation_ros.data.sim_demos import write_sim_demos
+    from imitation_ros.learn.augment import AugmentConfig
+    from imitation_ros.learn.trainer import TrainConfig, train
+    from imitation_ros.sim.arm import ArmSimConfig
+    from imitation_ros.sim.task_eval import (
+        evaluate_baselines,
+        evaluate_checkpoint_on_task,
+        held_out_seeds,
+    )
+
+    torch.set_num_threads(1)
+    tmp = tmp_path_factory.mktemp('wide_start')
+    sim_cfg = ArmSimConfig(arm_jitter_rad=ARM_JITTER_RAD)
+    stats = write_sim_demos(tmp / 'ds', episodes=DEMOS, seed=0, images=False,
+                            sim_config=sim_cfg)
+    res = train(TrainConfig(
+        dataset=stats.root, policy='bc', output_dir=tmp / 'run', steps=STEPS, device='cpu',
+        val_every=STEPS, save_every=STEPS, augment=AugmentConfig(state_noise_std=0.05),
+        progress=False))
+    seeds = held_out_seeds(N_EVAL)
+    bc = evaluate_checkpoint_on_task(res.checkpoint, sim_cfg, seeds)
+    base = evaluate_baselines(stats.root, sim_cfg, seeds)
+    msg = (f'arm start +-{ARM_JITTER_RAD} rad, seeds {seeds.start}..{seeds.stop - 1}: '
+           f'state-only BC {bc.rate}, blind replay {base.blind.rate}, expert {base.expert.rate}')
+    print(msg)
+    return {'bc': bc, 'blind': base.blind, 'expert': base.expert, 'train': res,
+            'demo_successes': stats.successes, 'msg': msg}
 
 
-def test_bc_lifts_the_cube_on_held_out_seeds(default_task: dict[str, Any]) -> None:
-    r = default_task
-    assert r['expert'] >= 0.9, r
-    assert r['train'].step == 2000
-    assert r['val_mae'] is not None and r['val_mae'] < 0.1, r   # rad, open loop
-    # measured 20/20 (state noise 0.05); with state noise 0.01 (1000 steps): 9/20
-    assert r['bc'] >= 0.75, r
+def test_demos_train_and_drive_the_sim(wide_start: dict[str, Any]) -> None:
+    r = wide_start
+    assert r['demo_successes'] >= DEMOS - 2, r['demo_successes']
+    assert r['train'].step == STEPS
+    val_mae = r['train'].val.get('val_mae')
+    assert val_mae is not None and val_mae < 0.1, val_mae     # rad, open loop
+    assert r['bc'].n == r['blind'].n == r['expert'].n == N_EVAL
+    assert r['expert'].successes >= N_EVAL - 1, r['msg']
 
 
-def test_bc_not_worse_than_blind_replay(default_task: dict[str, Any]) -> None:
-    r = default_task
-    assert r['blind'] > 0.0, r      # the baseline itself runs (measured 20/20)
-    assert r['bc'] >= r['blind'] - 0.15, r   # 3 of 20: other demo/train seeds gave 18/20
+def test_state_bc_beats_blind_replay_from_a_wide_arm_start(wide_start: dict[str, Any]) -> None:
+    r = wide_start
+    assert r['bc'].successes >= MIN_SUCCESSES, r['msg']
+    assert r['bc'].successes >= r['blind'].successes + MARGIN, r['msg']
 
 
 def test_sim_demos_dataset_layout(tmp_path: Path) -> None:
