@@ -29,7 +29,7 @@ import pytest
 if TYPE_CHECKING:
     from pathlib import Path
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1500)]   # ~4-10 min on 2 loaded cores
 os.environ.setdefault('MUJOCO_GL', 'egl')
 #: Held-out test episodes per checkpoint.
 EVAL = 10
