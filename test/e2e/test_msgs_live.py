@@ -113,7 +113,7 @@ def test_recorder_and_gate_publish_their_events_live(node_env: dict[str, str], p
                      '-p', f'output_dir:={out}', '-p', 'min_free_disk_mb:=10.0',
                      '-p', 'min_episode_frames:=0', '-p', f'task:={TASK}', log=logs['recorder'])
     gate = start_node(python, node_env, 'imitation_ros.nodes.dagger_node',
-                      '-p', 'triggers:=[service]', log=logs['dagger'])
+                      '-p', 'triggers:=[service]', '-p', 'enabled:=true', log=logs['dagger'])
     try:
         wait_ready({'recorder': (rec, logs['recorder'], 'recorder_node'),
                     'dagger': (gate, logs['dagger'], 'dagger_node')})
