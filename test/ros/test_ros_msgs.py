@@ -146,7 +146,8 @@ def test_bag_play_replays_episode_events(ws_env: dict[str, str], tmp_path: Path,
 def test_dagger_node_publishes_intervention_events(ws_env: dict[str, str], tmp_path: Path,
                                                    procs) -> None:  # noqa: ANN001
     gate = Proc(['ros2', 'run', 'imitation_ros', 'dagger_node', '--ros-args',
-                 '-p', 'triggers:=[service]', '-p', 'enabled:=true'], ws_env, tmp_path / 'dagger.log')
+                 '-p', 'triggers:=[service]', '-p', 'enabled:=true'], ws_env,
+                tmp_path / 'dagger.log')
     echo = Proc(['ros2', 'topic', 'echo', '/dagger/intervention_events',
                  'imitation_ros/msg/InterventionEvent'], ws_env, tmp_path / 'echo.log')
     procs += [gate, echo]
