@@ -24,10 +24,13 @@ episode in-process: it checks reuse, not learning.
 Time: from the README's step times on the shared 2-core machine (record 81 s, convert 18 s,
 train 70 s, eval-offline 7 s, 207 s for 20 episodes through the nodes) ~5 minutes, plus the
 second run. Recording and evaluation run in real time, so they need a machine that keeps the
-sim in real time. Not yet seen passing: on the 2 cores beside real-time-priority jobs (15
-min) the recording dropped 3307 frames beside 2384 kept, held-out action error was 0.091 rad
-(0.037 from in-process demos) and the policy 0/10 through the nodes (blind 0/10, expert
-10/10); the failure message prints the recording's kept and dropped frames.
+sim in real time. Seen on 2026-12-08: on a quiet machine it passed twice (once in a
+fresh-clone CI run, 342 s; once alone, 358 s: 8/10 through the nodes, blind replay 0/10,
+expert 10/10, 2096 frames recorded, 0 dropped). Mutation check: with the camera zeroed at
+deploy (``PolicyRunner._obs_tensors``) it fails, 0/10 through the nodes. Under load it fails:
+beside real-time-priority jobs the recording dropped 3307 frames beside 2384 kept (0/10), and
+at load average 5-10 a healthy recording gave 2/10; the failure message prints the
+recording's kept and dropped frames.
 """
 from __future__ import annotations
 
