@@ -66,16 +66,7 @@ class DaggerNodeConfig:
 
     def safety(self) -> SafetyConfig:
         """The safety filter's part (raises ``ConfigError`` naming the parameter)."""
-        try:
-            return SafetyConfig(max_step_rad=self.max_step_rad,
-                                velocity_scale=self.velocity_scale,
-                                stale_obs_s=self.stale_obs_s,
-                                limit_margin_rad=self.limit_margin_rad,
-                                max_lead_rad=self.max_lead_rad,
-                                state_limit_tolerance_rad=self.state_limit_tolerance_rad)
-        except ConfigError as err:
-            msg = f'dagger: {err}'
-            raise ConfigError(msg) from None
+        return SafetyConfig.from_params(self, 'dagger')
 
     def gate(self) -> GateConfig:
         """The gate's part."""

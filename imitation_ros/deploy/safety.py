@@ -67,6 +67,18 @@ class SafetyConfig:
     max_lead_rad: float = 0.0          # target at most this far from measured; 0 = no limit
     state_limit_tolerance_rad: float = 0.2  # hold when measured is further outside the limits
 
+    @classmethod
+    def from_params(cls, params: object, node: str) -> SafetyConfig:
+        """Take the fields of the same names from a node's parameters (policy and DAgger node).
+
+        Raises ``ConfigError`` prefixed with ``node`` and naming the parameter.
+        """
+        try:
+            return cls(**{f.name: getattr(params, f.name) for f in fields(cls)})
+        except ConfigError as err:
+            msg = f'{node}: {err}'
+            raise ConfigError(msg) from None
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
